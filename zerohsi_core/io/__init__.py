@@ -1,0 +1,1 @@
+"""Result files, videos and exports."""
