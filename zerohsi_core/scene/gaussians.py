@@ -23,9 +23,9 @@ def sh_dc_to_rgb(dc: torch.Tensor) -> torch.Tensor:
     return dc * SH_C0 + 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GaussianCloud:
-    """N anisotropic Gaussians; Sigma = R S S^T R^T with R from quats and S = diag(exp(log_scales)) (Eq. 1)."""
+    """N anisotropic Gaussians; Sigma = R S S^T R^T, R from quats, S = diag(exp(log_scales)) (Eq. 1)."""
 
     means: torch.Tensor  # [N, 3] metres
     quats: torch.Tensor  # [N, 4] wxyz, unnormalised allowed
@@ -98,7 +98,7 @@ class GaussianCloud:
         return self._map(lambda t: t[idx])
 
     def transformed(self, T: torch.Tensor) -> GaussianCloud:
-        """The cloud moved by a rigid transform T [4,4]: means, rotations and SH bands rotate; differentiable."""
+        """The cloud moved by a rigid T [4,4]: means, rotations and SH bands follow; differentiable in T."""
         T = T.to(device=self.device, dtype=self.means.dtype)
         R, t = T[:3, :3], T[:3, 3]
         q = matrix_to_quat_wxyz(R).expand(self.num, 4)  # [N, 4]

@@ -24,14 +24,17 @@ _REQUIRED = (*_MEANS, *_DC, "opacity", *_SCALES, *_ROTS)
 _DEGREE_OF_REST = {3 * (num_sh_coeffs(d) - 1): d for d in range(MAX_SH_DEGREE + 1)}
 
 
-def read_ply_data(path: str | Path) -> PlyData:
-    """Parse a PLY file fully into memory; AssetError naming the path if it is missing or malformed."""
+def read_ply_data(path: str | Path, known_list_len: dict[str, dict[str, int]] | None = None) -> PlyData:
+    """Parse a PLY file (binary data memory-mapped copy-on-write); AssetError naming the path if it is bad.
+
+    known_list_len ({element: {list property: length}}) lets binary list properties be mapped too.
+    """
     path = Path(path)
     if not path.is_file():
         raise AssetError(f"PLY file {path} does not exist (or is not a regular file)")
     try:
         with path.open("rb") as stream:
-            return PlyData.read(stream, mmap=False)
+            return PlyData.read(stream, mmap="c", known_list_len=known_list_len or {})
     except PlyParseError as exc:
         if "end-of-file" in str(exc) or "early end" in str(exc):
             raise AssetError(f"PLY file {path} is truncated: {exc}") from exc
@@ -64,11 +67,13 @@ def _columns(vertex: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 
 
 def read_gaussian_ply(path: str | Path) -> GaussianCloud:
-    """Load a 3DGS PLY (log-scales, opacity logits, wxyz rotations, channel-major f_rest) as float32 CPU tensors."""
+    """Load a 3DGS PLY (log-scales, opacity logits, wxyz rotations, channel-major f_rest) as float32 CPU."""
     path = Path(path)
     data = read_ply_data(path)
     if "vertex" not in data:
-        raise AssetError(f"PLY file {path} has no 'vertex' element; a Gaussian splat PLY stores one per Gaussian")
+        raise AssetError(
+            f"PLY file {path} has no 'vertex' element; a Gaussian splat PLY stores one per Gaussian"
+        )
     element = data["vertex"]
     names = {prop.name for prop in element.properties}
     missing = [name for name in _REQUIRED if name not in names]
@@ -94,13 +99,18 @@ def read_gaussian_ply(path: str | Path) -> GaussianCloud:
             f"(first at index {int(np.argmax(bad_rows))})"
         )
     n, k = element.count, num_sh_coeffs(_DEGREE_OF_REST[num_rest])
-    rest = _columns(vertex, _rest_names(num_rest)).reshape(n, 3, k - 1).transpose(0, 2, 1)  # [N, K-1, 3]
-    sh = np.concatenate([_columns(vertex, _DC)[:, None, :], rest], axis=1)  # [N, K, 3]
+    column = {name: i for i, name in enumerate(_REQUIRED)}
+
+    def take(group: tuple[str, ...]) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(values[:, [column[name] for name in group]]))
+
+    rest = values[:, len(_REQUIRED) :].reshape(n, 3, k - 1).transpose(0, 2, 1)  # [N, K-1, 3], channel-major
+    sh = np.concatenate([values[:, None, [column[name] for name in _DC]], rest], axis=1)  # [N, K, 3]
     return GaussianCloud(
-        means=torch.from_numpy(_columns(vertex, _MEANS)),
-        quats=torch.from_numpy(_columns(vertex, _ROTS)),
-        log_scales=torch.from_numpy(_columns(vertex, _SCALES)),
-        opacity_logits=torch.from_numpy(np.ascontiguousarray(_columns(vertex, ("opacity",))[:, 0])),
+        means=take(_MEANS),
+        quats=take(_ROTS),
+        log_scales=take(_SCALES),
+        opacity_logits=take(("opacity",))[:, 0].contiguous(),
         sh=torch.from_numpy(np.ascontiguousarray(sh)),
     )
 

@@ -6,7 +6,13 @@ import torch
 
 SH_C0 = 0.28209479177387814
 SH_C1 = 0.4886025119029199
-SH_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
+SH_C2 = (
+    1.0925484305920792,
+    -1.0925484305920792,
+    0.31539156525252005,
+    -1.0925484305920792,
+    0.5462742152960396,
+)
 SH_C3 = (
     -0.5900435899266435,
     2.890611442640554,
@@ -55,7 +61,7 @@ def sh_basis(dirs: torch.Tensor, degree: int) -> torch.Tensor:
 
 
 def eval_sh_color(sh: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
-    """RGB seen along unit view directions, as 3DGS does (+0.5, clamp at 0). sh [N,K,3], dirs [N,3] -> [N,3]."""
+    """RGB seen along unit view directions as 3DGS does (+0.5, clamp 0). sh [N,K,3], dirs [N,3] -> [N,3]."""
     degree = math.isqrt(sh.shape[-2]) - 1
     basis = sh_basis(dirs, degree)  # [N, K]
     return torch.clamp_min((basis.unsqueeze(-1) * sh).sum(-2) + 0.5, 0.0)

@@ -1,0 +1,18 @@
+"""Choosing the torch device from the `device` setting."""
+
+import torch
+
+from zerohsi_core.errors import ConfigError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" → the first CUDA GPU if there is one, else the CPU; "cuda" without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ConfigError(f"device {name!r} is not a torch device (auto, cpu, cuda, cuda:N)") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU; use device=auto or cpu")
+    return device
