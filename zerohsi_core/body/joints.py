@@ -102,9 +102,7 @@ def _sides(side: SideOrBoth) -> tuple[Side, ...]:
 
 def hand_joints(side: SideOrBoth = "both") -> tuple[int, ...]:
     """Wrist and the 15 finger joints of one or both hands."""
-    return tuple(
-        JOINT_INDEX[name] for s in _sides(side) for name in (f"{s}_wrist", *_hand_joint_names(s))
-    )
+    return tuple(JOINT_INDEX[name] for s in _sides(side) for name in (f"{s}_wrist", *_hand_joint_names(s)))
 
 
 def foot_joints(side: SideOrBoth = "both") -> tuple[int, ...]:

@@ -16,7 +16,6 @@ from scipy.optimize import nnls
 from zerohsi_core.body.joints import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS
 from zerohsi_core.body.standin_anatomy import BLOBS, JAW_REGRESSOR_RADIUS, JOINTS, TUBES
 from zerohsi_core.body.standin_blendshapes import (
-    NUM_EXPRESSION_DIRS,
     NUM_SHAPE_DIRS,
     expression_dirs,
     hand_pca,
@@ -35,7 +34,7 @@ from zerohsi_core.body.standin_mesh import (
 from zerohsi_core.errors import AssetError
 from zerohsi_core.paths import cache_dir
 
-GENERATOR_VERSION = 1  # bump whenever the generated arrays change: cached files are then rebuilt
+GENERATOR_VERSION = 2  # bump whenever the generated arrays change: cached files are then rebuilt
 NUM_VERTICES = 10_475  # SMPL-X's count: smplx hard-codes keypoint vertex ids up to 9929
 SHAPE_SPACE_DIM, EXPRESSION_SPACE_DIM = 300, 100  # SMPL-X v1.1 shapedirs layout (400 columns)
 NUM_POSE_BASIS = (NUM_JOINTS - 1) * 9  # 486 pose-corrective directions (all zero here)
@@ -50,7 +49,7 @@ SIDECAR = "standin.json"
 # Skinning hand-overs between parts, as (start, end) ramps of smoothstep in metres.
 COLLAR_X, COLLAR_Y = (0.06, 0.15), (0.0, 0.08)  # upper lateral torso follows the collar
 HIP_X, HIP_DEPTH, HIP_SHARE = (0.02, 0.10), (0.37, 0.45), 0.6  # buttocks partly follow the thigh
-JAW_Y_IN, JAW_Y_OUT, JAW_FRONT = (0.19, 0.205), (0.232, 0.25), (0.0, 0.04)  # chin follows the jaw
+JAW_Y_IN, JAW_Y_OUT, JAW_FRONT = (0.18, 0.21), (0.232, 0.25), (0.0, 0.04)  # chin follows the jaw
 
 # Where smplx's hard-coded keypoint vertices should sit (left side and centre; right mirrored).
 KEYPOINT_TARGETS: dict[str, tuple[float, float, float]] = {
@@ -139,7 +138,9 @@ def joint_regressor(mesh: MergedMesh, joints: np.ndarray) -> np.ndarray:
     missing = [JOINT_NAMES[j] for j in range(NUM_JOINTS) if reg[j].sum() == 0.0]
     error = np.abs(reg @ mesh.vertices - joints).max()
     if missing or error > 1e-9:
-        raise AssertionError(f"stand-in regressor: joints without vertices {missing}, max error {error:.2e} m")
+        raise AssertionError(
+            f"stand-in regressor: joints without vertices {missing}, max error {error:.2e} m"
+        )
     return reg
 
 
@@ -190,9 +191,7 @@ def generate_standin() -> dict[str, dict[str, np.ndarray]]:
         **landmarks(mesh),
     }
     template = mesh.vertices[order]
-    return {
-        g: {"v_template": template + shape[order] @ np.array(GENDER_BETAS[g]), **common} for g in GENDERS
-    }
+    return {g: {"v_template": template + shape[order] @ np.array(GENDER_BETAS[g]), **common} for g in GENDERS}
 
 
 def _sidecar_ok(root: Path) -> bool:
@@ -226,5 +225,7 @@ def ensure_standin_model(root: Path | None = None) -> Path:
         try:
             write_standin(root)
         except OSError as exc:
-            raise AssetError(f"cannot write the stand-in body model to {root}: {exc}; set ZEROHSI_CACHE") from exc
+            raise AssetError(
+                f"cannot write the stand-in body model to {root}: {exc}; set ZEROHSI_CACHE"
+            ) from exc
     return root

@@ -79,7 +79,9 @@ def shape_dirs(mesh: MergedMesh) -> np.ndarray:
     head_w = w[:, list(HEAD_JOINTS)].sum(1)
     dirs[:, :, 6] = HEAD_GAIN * head_w[:, None] * (v - np.array(JOINTS["head"]))
     x_shoulder = JOINTS["left_shoulder"][0]
-    dirs[:, 0, 7] = ARM_LENGTH_GAIN * (arm_l * np.maximum(x - x_shoulder, 0) - arm_r * np.maximum(-x - x_shoulder, 0))
+    dirs[:, 0, 7] = ARM_LENGTH_GAIN * (
+        arm_l * np.maximum(x - x_shoulder, 0) - arm_r * np.maximum(-x - x_shoulder, 0)
+    )
     dirs[:, 2, 8] = CHEST_GAIN * torso * rel[:, 2] * _gauss(y, CHEST_Y, CHEST_SIGMA)
     for side, sign in (("left", 1.0), ("right", -1.0)):
         ankle = np.array(JOINTS["left_ankle"]) * np.array([sign, 1.0, 1.0])
@@ -111,7 +113,11 @@ def _flex_axes(side: str) -> np.ndarray:
     for finger in ("index", "middle", "pinky", "ring", "thumb"):
         for k in (1, 2, 3):
             a = np.array(JOINTS[f"left_{finger}{k}"])
-            b = np.array(JOINTS[f"left_{finger}{k + 1}"]) if k < 3 else 2 * a - np.array(JOINTS[f"left_{finger}{k - 1}"])
+            b = (
+                np.array(JOINTS[f"left_{finger}{k + 1}"])
+                if k < 3
+                else 2 * a - np.array(JOINTS[f"left_{finger}{k - 1}"])
+            )
             axis = np.cross(b - a, palm_normal)
             axis = axis / np.linalg.norm(axis)
             axes.append(axis if sign > 0 else axis * np.array([1.0, -1.0, -1.0]))
@@ -127,7 +133,9 @@ def hand_pca(side: str) -> tuple[np.ndarray, np.ndarray]:
     thumb = np.zeros((15, 3))
     thumb[12:15] = curl[12:15]
     rng = np.random.default_rng(HAND_PCA_SEED)
-    basis = np.concatenate([np.stack([curl.ravel(), spread.ravel(), thumb.ravel()]), rng.normal(size=(42, 45))])
+    basis = np.concatenate(
+        [np.stack([curl.ravel(), spread.ravel(), thumb.ravel()]), rng.normal(size=(42, 45))]
+    )
     q, r = np.linalg.qr(basis.T)
     components = (q * np.sign(np.diag(r))[None]).T  # [45, 45], row 0 = normalised curl
     return components, HAND_MEAN_CURL * curl.ravel()
@@ -136,8 +144,13 @@ def hand_pca(side: str) -> tuple[np.ndarray, np.ndarray]:
 def _landmark_points() -> np.ndarray:
     """51 face points (x, y) in the iBUG order without the contour: brows, nose, eyes, mouth."""
     brow_x = np.array([-0.055, -0.045, -0.033, -0.022, -0.01])
-    brows = [(x, 0.316 + 0.004 * np.cos(np.pi * (x + 0.032) / 0.05)) for x in np.concatenate([brow_x, -brow_x[::-1]])]
-    nose = [(0.0, y) for y in (0.31, 0.298, 0.286, 0.274)] + [(x, 0.262) for x in (-0.016, -0.008, 0.0, 0.008, 0.016)]
+    brows = [
+        (x, 0.316 + 0.004 * np.cos(np.pi * (x + 0.032) / 0.05))
+        for x in np.concatenate([brow_x, -brow_x[::-1]])
+    ]
+    nose = [(0.0, y) for y in (0.31, 0.298, 0.286, 0.274)] + [
+        (x, 0.262) for x in (-0.016, -0.008, 0.0, 0.008, 0.016)
+    ]
     angles = np.deg2rad([180, 120, 60, 0, -60, -120])
     eyes = [(cx + 0.012 * np.cos(a), 0.30 + 0.005 * np.sin(a)) for cx in (-0.032, 0.032) for a in angles]
     outer = np.deg2rad(180 - 30 * np.arange(12))

@@ -47,7 +47,9 @@ def _ring_positions(s: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarr
 
 def _ring_weights(spec: TubeSpec, s_station: np.ndarray, s_ring: np.ndarray) -> np.ndarray:
     """Skinning weights [R, 55] along the tube: hand-over from joint to joint around each marker."""
-    blends = [(s_station[k], st.marker.joint) for k, st in enumerate(spec.stations) if st.marker and st.marker.blend]
+    blends = [
+        (s_station[k], st.marker.joint) for k, st in enumerate(spec.stations) if st.marker and st.marker.blend
+    ]
     w = np.tile(_one_hot(spec.base_joint), (len(s_ring), 1))
     for i, (s_m, joint) in enumerate(blends):
         gaps = [abs(s_m - blends[j][0]) for j in (i - 1, i + 1) if 0 <= j < len(blends)]
@@ -90,8 +92,9 @@ def build_tube(spec: TubeSpec) -> PartMesh:
     center_fn, axes_fn = PchipInterpolator(s, centers), PchipInterpolator(s, axes)
     c = center_fn(s_ring)  # [R, 3]
     ab = axes_fn(s_ring)  # [R, 2]
-    d = center_fn.derivative()(s_ring)
-    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    # every ring lies across the tube's overall direction: rings never tilt into each other
+    axis = (centers[-1] - centers[0]) / np.linalg.norm(centers[-1] - centers[0])
+    d = np.tile(axis, (len(s_ring), 1))
     ref = np.asarray(spec.ref_axis, dtype=float)
     u = ref[None] - (d @ ref)[:, None] * d
     u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -115,12 +118,16 @@ def build_tube(spec: TubeSpec) -> PartMesh:
             lst.insert(0 if end == 0 else len(lst), value)
         poles.append(c[end] + sign * d[end] * length)
         pole_w.append(weights_ring[end])
-    all_c, all_ab, all_u, all_w, all_weights = (np.concatenate(x) for x in (ring_c, ring_ab, ring_u, ring_w, ring_weights))
+    all_c, all_ab, all_u, all_w, all_weights = (
+        np.concatenate(x) for x in (ring_c, ring_ab, ring_u, ring_w, ring_weights)
+    )
 
     n = spec.n_around
     theta = 2.0 * np.pi * np.arange(n) / n
-    ring_v = all_c[:, None] + all_ab[:, :1, None] * np.cos(theta)[None, :, None] * all_u[:, None] + (
-        all_ab[:, 1:, None] * np.sin(theta)[None, :, None] * all_w[:, None]
+    ring_v = (
+        all_c[:, None]
+        + all_ab[:, :1, None] * np.cos(theta)[None, :, None] * all_u[:, None]
+        + (all_ab[:, 1:, None] * np.sin(theta)[None, :, None] * all_w[:, None])
     )  # [R', n, 3]
     n_rings = len(all_c)
     vertices = np.concatenate([ring_v.reshape(-1, 3), np.stack(poles)])
@@ -161,11 +168,15 @@ def build_blob(spec: BlobSpec, regress: bool) -> PartMesh:
 
 
 def _mirror_name(name: str) -> str:
-    return name.replace("left_", "right_") if name.startswith("left_") else name
+    """left_x <-> right_x; other names unchanged."""
+    if name.startswith("left_"):
+        return "right_" + name[len("left_") :]
+    if name.startswith("right_"):
+        return "left_" + name[len("right_") :]
+    return name
 
 
-MIRROR_JOINTS = np.array([JOINT_INDEX[_mirror_name(n)] if n.startswith("left_") else JOINT_INDEX[
-    n.replace("right_", "left_")] if n.startswith("right_") else i for i, n in enumerate(JOINT_NAMES)])  # fmt: skip
+MIRROR_JOINTS = np.array([JOINT_INDEX[_mirror_name(n)] for n in JOINT_NAMES])
 """Joint permutation that swaps left and right."""
 
 

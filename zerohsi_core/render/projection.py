@@ -28,7 +28,9 @@ def covariances(quats: Tensor, scales: Tensor) -> Tensor:
     return M @ M.transpose(-1, -2)
 
 
-def _perspective(means_c: Tensor, covars_c: Tensor, Ks: Tensor, width: int, height: int) -> tuple[Tensor, Tensor]:
+def _perspective(
+    means_c: Tensor, covars_c: Tensor, Ks: Tensor, width: int, height: int
+) -> tuple[Tensor, Tensor]:
     """Pinhole projection of means and EWA covariances, Jacobian clamped like gsplat's persp_proj."""
     x, y, z = means_c.unbind(-1)  # [C, N]
     fx, fy = Ks[:, 0, 0, None], Ks[:, 1, 1, None]  # [C, 1]
@@ -62,7 +64,9 @@ def project_gaussians(
     covars_c = R[:, None] @ covariances(quats, scales)[None] @ R.transpose(-1, -2)[:, None]  # [C, N, 3, 3]
     depths = means_c[..., 2]  # [C, N]
     safe_z = torch.where(depths > options.near, depths, torch.ones_like(depths))
-    means2d, cov2d = _perspective(torch.cat([means_c[..., :2], safe_z[..., None]], -1), covars_c, Ks, width, height)
+    means2d, cov2d = _perspective(
+        torch.cat([means_c[..., :2], safe_z[..., None]], -1), covars_c, Ks, width, height
+    )
 
     a = cov2d[..., 0, 0] + options.eps2d  # [C, N]
     c = cov2d[..., 1, 1] + options.eps2d

@@ -22,17 +22,18 @@ from zerohsi_core.render.projection import ProjectedGaussians, project_gaussians
 
 @dataclass(frozen=True)
 class TileBins:
-    """Gaussian-tile intersections sorted by (tile, depth); tile t owns ids[starts[t] : starts[t] + counts[t]]."""
+    """(tile, Gaussian) pairs sorted by tile, then depth; tile t owns ids[starts[t]:starts[t] + counts[t]]."""
 
     ids: Tensor  # [M] flat index c * N + n into the per-camera Gaussians
     starts: Tensor  # [T] first entry of each tile, T = C * tiles_y * tiles_x
     counts: Tensor  # [T]
+    tile_size: int  # pixels per tile side
     tiles_x: int
     tiles_y: int
 
 
 def bin_gaussians(proj: ProjectedGaussians, width: int, height: int, tile_size: int) -> TileBins:
-    """Every (tile, Gaussian) pair whose pixel bounding box overlaps, as gsplat's isect_tiles, depth-sorted."""
+    """Every (tile, Gaussian) pair whose pixel bounding boxes overlap (gsplat's isect_tiles), depth-sorted."""
     C, N = proj.depths.shape
     tiles_x, tiles_y = math.ceil(width / tile_size), math.ceil(height / tile_size)
     device = proj.depths.device
@@ -56,7 +57,7 @@ def bin_gaussians(proj: ProjectedGaussians, width: int, height: int, tile_size: 
         )
         order = torch.argsort(tile * max(flat.numel(), 1) + depth_rank[owner])
         counts = torch.bincount(tile, minlength=C * tiles_x * tiles_y)  # [T]
-        return TileBins(flat[owner[order]], counts.cumsum(0) - counts, counts, tiles_x, tiles_y)
+        return TileBins(flat[owner[order]], counts.cumsum(0) - counts, counts, tile_size, tiles_x, tiles_y)
 
 
 def _pixel_basis(tile_size: int, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -80,6 +81,22 @@ def _log_alpha_coefficients(means2d: Tensor, conics: Tensor, log_opacity: Tensor
     return torch.stack([-0.5 * a, -0.5 * c, -b, a * m + b * n, c * n + b * m, constant], 1)
 
 
+def _blend_weights(log_alpha: Tensor, log_t: Tensor, options: RenderOptions) -> tuple[Tensor, Tensor]:
+    """Weights w_i = alpha_i T_i of K depth-sorted Gaussians [A,P,K] behind log T [A,P]; and log T after.
+
+    gsplat's rules: alpha = min(max_alpha, o exp(-sigma)); alpha < alpha_min is skipped; a pixel stops
+    before the Gaussian that would bring T to transmittance_min or below.
+    """
+    log_alpha = torch.clamp_max(log_alpha, math.log(options.max_alpha))
+    alpha = torch.exp(log_alpha)
+    gate = alpha >= options.alpha_min
+    log_keep = torch.where(gate, torch.log1p(-alpha), 0.0)  # log(1 - alpha) of the drawn Gaussians
+    log_t_after = log_t[:, :, None] + log_keep.cumsum(-1)  # [A, P, K]
+    drawn = gate & (log_t_after > options.log_transmittance_min)
+    weights = torch.where(drawn, torch.exp(log_alpha + log_t_after - log_keep), 0.0)
+    return weights, log_t_after[:, :, -1]
+
+
 def composite_tiles(
     bins: TileBins,
     means2d: Tensor,  # [G, 2] flat per-camera Gaussians (G = C * N)
@@ -90,13 +107,15 @@ def composite_tiles(
 ) -> tuple[Tensor, Tensor]:
     """Front-to-back alpha compositing per tile (Eq. 2). -> (sum w f [T, P, D], sum w [T, P])."""
     dtype, device = features.dtype, features.device
-    ts, D = options.tile_size, features.shape[1]
+    ts, D = bins.tile_size, features.shape[1]
     P, T = ts * ts, bins.counts.numel()
     # A padding entry that is below the alpha threshold at every pixel.
     pad_log_opacity = math.log(options.alpha_min) - 1.0
     means2d = torch.cat([means2d, means2d.new_zeros(1, 2)])
     conics = torch.cat([conics, conics.new_zeros(1, 3)])
-    log_opacity = torch.cat([torch.log(opacities), opacities.new_full((1,), pad_log_opacity)])
+    log_opacity = torch.cat(
+        [torch.log(opacities.clamp_min(options.alpha_min)), opacities.new_full((1,), pad_log_opacity)]
+    )
     features = torch.cat([features, features.new_zeros(1, D)])
     pad, last = means2d.shape[0] - 1, bins.ids.numel() - 1
 
@@ -105,7 +124,6 @@ def composite_tiles(
     tile_xy = torch.stack([(tiles % per_image) % bins.tiles_x, (tiles % per_image) // bins.tiles_x], -1)
     centres = (tile_xy.to(dtype) + 0.5) * ts  # [T, 2]
     basis = _pixel_basis(ts, dtype, device)  # [P, 6]
-    log_t_min = options.log_transmittance_min
 
     carry = torch.zeros(T, P, dtype=dtype, device=device)  # log transmittance of the gated Gaussians so far
     parts: list[tuple[Tensor, Tensor, Tensor]] = []
@@ -113,7 +131,7 @@ def composite_tiles(
     max_count = int(bins.counts.max()) if T > 0 else 0
     for k0 in range(0, max_count, K):
         with torch.no_grad():
-            live = (bins.counts > k0) & (carry.detach().amax(1) > log_t_min)
+            live = (bins.counts > k0) & (carry.detach().amax(1) > options.log_transmittance_min)
             live_tiles = live.nonzero().squeeze(1)
         group = max(1, options.chunk_elements // (P * K))
         for active in live_tiles.split(group):
@@ -122,15 +140,9 @@ def composite_tiles(
             entry = torch.clamp_max(bins.starts[active, None] + slot[None], last)
             g = torch.where(valid, bins.ids[entry], pad)  # [A, K]
             q = _log_alpha_coefficients(means2d[g], conics[g], log_opacity[g], centres[active])  # [A, 6, K]
-            log_alpha = torch.clamp_max(basis @ q, math.log(options.max_alpha))  # [A, P, K]
-            alpha = torch.exp(log_alpha)
-            gate = alpha >= options.alpha_min
-            log_keep = torch.where(gate, torch.log1p(-alpha), 0.0)
-            log_t_after = carry[active][:, :, None] + log_keep.cumsum(-1)  # [A, P, K]
-            drawn = gate & (log_t_after > log_t_min)
-            weights = torch.where(drawn, torch.exp(log_alpha + log_t_after - log_keep), 0.0)  # [A, P, K]
+            weights, log_t = _blend_weights(basis @ q, carry[active], options)  # [A, P, K], [A, P]
             parts.append((active, weights @ features[g], weights.sum(-1)))
-            carry = carry.index_copy(0, active, log_t_after[:, :, -1])
+            carry = carry.index_copy(0, active, log_t)
     acc = features.new_zeros(T, P, D)
     acc_alpha = features.new_zeros(T, P)
     if parts:
@@ -140,9 +152,9 @@ def composite_tiles(
     return acc, acc_alpha
 
 
-def _untile(x: Tensor, C: int, bins: TileBins, tile_size: int, width: int, height: int) -> Tensor:
+def _untile(x: Tensor, C: int, bins: TileBins, width: int, height: int) -> Tensor:
     """[C*ty*tx, ts*ts, D] tiles -> [C, H, W, D] image."""
-    ts, D = tile_size, x.shape[-1]
+    ts, D = bins.tile_size, x.shape[-1]
     x = x.reshape(C, bins.tiles_y, bins.tiles_x, ts, ts, D).permute(0, 1, 3, 2, 4, 5)
     return x.reshape(C, bins.tiles_y * ts, bins.tiles_x * ts, D)[:, :height, :width]
 
@@ -162,7 +174,7 @@ def rasterize_torch(
     """Splat N Gaussians into C views in pure PyTorch; same images as gsplat's CUDA rasteriser."""
     C, N, D = colors.shape
     proj = project_gaussians(means, quats, scales, opacities, viewmats, Ks, width, height, options)
-    bins = bin_gaussians(proj, width, height, options.tile_size)
+    bins = bin_gaussians(proj, width, height, options.torch_tile_size)
     features = torch.cat([colors, proj.depths[..., None]], -1).reshape(C * N, D + 1)  # [C*N, D+1]
     acc, acc_alpha = composite_tiles(
         bins,
@@ -172,5 +184,5 @@ def rasterize_torch(
         features,
         options,
     )
-    image = _untile(torch.cat([acc, acc_alpha[..., None]], -1), C, bins, options.tile_size, width, height)
+    image = _untile(torch.cat([acc, acc_alpha[..., None]], -1), C, bins, width, height)
     return RasterOutput(features=image[..., :D], depth_sum=image[..., D], alpha=image[..., D + 1])

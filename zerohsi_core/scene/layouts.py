@@ -115,7 +115,7 @@ def living_room() -> Layout:
         Surface("sofa_seat", (1.9, 0.0, 0.45), (0.6, 1.6)),
         Surface("sofa_back", (2.325, 0.0, 0.95), (0.25, 2.0)),
         Surface("table_top", (0.85, 0.0, 0.42), (0.5, 1.1)),
-        Surface("chair_seat", (-0.3, 1.6, 0.46), (0.44, 0.44)),
+        Surface("chair_seat", (-0.3, 1.585, 0.46), (0.44, 0.41)),  # in front of the backrest
         Surface("shelf_top", (0.9, -2.325, 1.8), (1.0, 0.35)),
     )
     objects = (
@@ -178,7 +178,7 @@ def garden() -> Layout:
         Part("cylinder", (1.2, 1.2, 1.0), Grass(LEAVES, GRASS, patch_m=0.5), (-2.0, 2.0, 2.1)),
     ]
     affordances = (
-        Surface("bench_seat", (2.1, 0.0, 0.46), (0.5, 1.6)),
+        Surface("bench_seat", (2.085, 0.0, 0.46), (0.47, 1.6)),
         Surface("planter_soil", (1.55, 2.0, 0.45), (0.62, 0.72)),
         Surface("wall_top", (2.725, 0.0, 0.8), (0.25, 6.0)),
     )

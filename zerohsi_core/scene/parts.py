@@ -20,7 +20,9 @@ from zerohsi_core.scene.primitives import (
     BOX_FACES,
     CYLINDER_FACES,
     SurfaceSamples,
+    box_contains,
     box_mesh,
+    cylinder_contains,
     cylinder_mesh,
     sample_box,
     sample_cylinder,
@@ -39,6 +41,10 @@ class Part:
     center: tuple[float, float, float] = (0.0, 0.0, 0.0)
     rotation: tuple[float, float, float] = (0.0, 0.0, 0.0)  # axis-angle, radians
     faces: tuple[str, ...] | None = None  # faces given Gaussians; None = all (hidden ones may be left out)
+
+    def __post_init__(self) -> None:
+        for name in ("size", "center", "rotation"):
+            object.__setattr__(self, name, tuple(float(x) for x in getattr(self, name)))
 
     @staticmethod
     def box(
@@ -74,12 +80,13 @@ class Layout:
 class SplatOptions:
     """How surface samples become Gaussians; density 1.0 gives ~150k Gaussians in the living room."""
 
-    gaussians_per_m2: float = 1600.0  # at density 1.0
+    gaussians_per_m2: float = 1800.0  # at density 1.0
     object_density_factor: float = 4.0  # movable objects are seen up close: denser than the scene
     tangent_sigma: float = 0.55  # sigma along the surface, as a fraction of the sample cell
-    normal_sigma: float = 0.08  # sigma along the normal, as a fraction of the mean cell size
+    normal_sigma: float = 0.08  # sigma along the normal, as a fraction of the shorter cell side
     opacity: float = 0.95
     cylinder_segments: int = 32
+    hidden_offset_m: float = 0.002  # a splat is hidden (dropped) if this far out along its normal is solid
 
 
 def _samples(part: Part, rng: np.random.Generator, spacing: float) -> SurfaceSamples:
@@ -98,7 +105,7 @@ def _part_mesh(part: Part, options: SplatOptions) -> TriMesh:
 def _splats(samples: SurfaceSamples, rgb: np.ndarray, options: SplatOptions) -> GaussianCloud:
     """Flat Gaussians on the surface: frame columns (u, v, n), thin along n. -> float32 cloud."""
     n = len(samples.points)
-    thickness = options.normal_sigma * samples.extents.mean(axis=1, keepdims=True)  # [N, 1]
+    thickness = options.normal_sigma * samples.extents.min(axis=1, keepdims=True)  # [N, 1]
     scales = np.concatenate([options.tangent_sigma * samples.extents, thickness], axis=1)  # [N, 3]
     logit = float(np.log(options.opacity / (1.0 - options.opacity)))
     return GaussianCloud(
@@ -110,10 +117,30 @@ def _splats(samples: SurfaceSamples, rgb: np.ndarray, options: SplatOptions) -> 
     )
 
 
+def _hidden(parts: tuple[Part, ...], samples: list[SurfaceSamples], offset: float) -> list[np.ndarray]:
+    """Per part, which samples are covered by another part (a point just outside them is inside it)."""
+    probes = [p.points + offset * p.frames[:, :, 2] for p in samples]  # [N_i, 3] each
+    hidden = [np.zeros(len(p), dtype=bool) for p in probes]
+    for j, part in enumerate(parts):
+        T = part.pose()
+        reach = 0.5 * np.linalg.norm(part.size)  # bounding-sphere radius around the part's centre
+        contains = box_contains if part.kind == "box" else cylinder_contains
+        for i, probe in enumerate(probes):
+            if i == j:
+                continue
+            near = np.flatnonzero(np.linalg.norm(probe - T[:3, 3], axis=1) < reach)
+            local = (probe[near] - T[:3, 3]) @ T[:3, :3]  # into the part's frame
+            hidden[i][near[contains(part.size, local)]] = True
+    return hidden
+
+
 def generate(
     layout: Layout, seed: int, gaussians_per_m2: float, options: SplatOptions
 ) -> tuple[GaussianCloud, TriMesh]:
-    """Gaussians and the union mesh of a layout; each part draws from its own seeded stream."""
+    """Gaussians and the union mesh of a layout; each part draws from its own seeded stream.
+
+    Splats covered by another part (the floor under the sofa, faces inside a joint) are dropped.
+    """
     spacing = 1.0 / np.sqrt(gaussians_per_m2)
     samples, colors, meshes = [], [], []
     for index, part in enumerate(layout.parts):
@@ -124,5 +151,7 @@ def generate(
         mesh = _part_mesh(part, options)
         vertex_rgb = part.texture(mesh.vertices, rng)
         meshes.append(dataclasses.replace(mesh, colors=np.round(255.0 * vertex_rgb).astype(np.uint8)))
-    cloud = _splats(SurfaceSamples.concat(samples), np.concatenate(colors), options)
+    hidden = np.concatenate(_hidden(layout.parts, samples, options.hidden_offset_m))
+    visible = SurfaceSamples.concat(samples).subset(~hidden)
+    cloud = _splats(visible, np.concatenate(colors)[~hidden], options)
     return cloud, TriMesh.merge(meshes)

@@ -47,6 +47,10 @@ class SurfaceSamples:
             np.concatenate([p.extents for p in parts]),
         )
 
+    def subset(self, mask: np.ndarray) -> SurfaceSamples:
+        """The samples selected by a boolean mask [N]."""
+        return SurfaceSamples(self.points[mask], self.frames[mask], self.extents[mask])
+
     def transformed(self, T: np.ndarray) -> SurfaceSamples:
         """Samples moved by a rigid transform T [4,4]."""
         return SurfaceSamples(self.points @ T[:3, :3].T + T[:3, 3], T[:3, :3] @ self.frames, self.extents)
@@ -85,6 +89,17 @@ def cylinder_mesh(size: tuple[float, float, float], segments: int) -> TriMesh:
     top = np.stack([np.full(segments, top_c), i + segments, j + segments], axis=-1)
     bottom = np.stack([np.full(segments, bottom_c), j, i], axis=-1)
     return TriMesh(vertices, np.concatenate([side, top, bottom]).astype(np.int64))
+
+
+def box_contains(size: tuple[float, float, float], points: np.ndarray) -> np.ndarray:
+    """Which points [N, 3] (box frame) lie strictly inside the box. -> [N] bool"""
+    return np.all(np.abs(points) < 0.5 * np.asarray(size), axis=1)
+
+
+def cylinder_contains(size: tuple[float, float, float], points: np.ndarray) -> np.ndarray:
+    """Which points [N, 3] (cylinder frame) lie strictly inside the cylinder. -> [N] bool"""
+    radial = np.hypot(points[:, 0], points[:, 1])
+    return (radial < 0.5 * size[0]) & (np.abs(points[:, 2]) < 0.5 * size[2])
 
 
 def _grid(rng: np.random.Generator, a: float, b: float, spacing: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Procedural demo scenes and objects: Gaussians sampled on textured primitives, plus their closed meshes.
 
 Deterministic from (name, seed, density); cached as PLY under `cache_dir()/scenes/<id>-<hash>/` (objects
-under `cache_dir()/scenes/objects/<id>-<hash>/`), the hash covering the generator version and options.
+under `cache_dir()/scenes/objects/<id>-<hash>/`), the hash covering the generator version, the layout's
+design, seed, density and options.
 Scene meshes are unions of closed, possibly overlapping primitives: MeshSDF measures penetration
 against that union (see sdf.py).
 """
@@ -33,19 +34,14 @@ from zerohsi_core.scene.scene import Scene
 
 log = logging.getLogger(__name__)
 
-# Bump whenever layouts, textures or sampling change, so cached PLYs are regenerated.
+# Bump when sampling or texturing code changes (layout edits change the cache key by themselves).
 GENERATOR_VERSION = 1
 
 
-def _cache_key(kind: str, name: str, seed: int, density: float, options: SplatOptions) -> str:
-    params = {
-        "version": GENERATOR_VERSION,
-        "kind": kind,
-        "name": name,
-        "seed": int(seed),
-        "density": float(density),
-    }
-    params["options"] = dataclasses.asdict(options)
+def _cache_key(kind: str, name: str, layout: Layout, seed: int, density: float, options: SplatOptions) -> str:
+    """`<name>-<hash>` over the generator version, the layout's full design, seed, density and options."""
+    params = {"version": GENERATOR_VERSION, "kind": kind, "layout": repr(layout), "seed": int(seed)}
+    params |= {"density": float(density), "options": dataclasses.asdict(options)}
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     return f"{name}-{digest}"
 
@@ -114,7 +110,7 @@ def build_object(
     def build() -> tuple[GaussianCloud, TriMesh]:
         return generate(layout, seed, per_m2, options)
 
-    key = _cache_key("object", name, seed, density, options)
+    key = _cache_key("object", name, layout, seed, density, options)
     cloud, mesh = _cached(cache_dir() / "scenes" / "objects" / key, build) if use_cache else build()
     return SceneObject(name, cloud, mesh, np.eye(4) if pose is None else pose)
 
@@ -134,7 +130,7 @@ def build_scene(
     def build() -> tuple[GaussianCloud, TriMesh]:
         return generate(layout, seed, options.gaussians_per_m2 * density, options)
 
-    key = _cache_key("scene", name, seed, density, options)
+    key = _cache_key("scene", name, layout, seed, density, options)
     cloud, mesh = _cached(cache_dir() / "scenes" / key, build) if use_cache else build()
     objects = {
         obj_id: build_object(obj_id, seed, density, pose_from_xyz_quat(pose), use_cache, options)

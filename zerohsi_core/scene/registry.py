@@ -97,6 +97,15 @@ def _keys(entry: object, allowed: set[str], where: str) -> Mapping[str, Any]:
     return entry
 
 
+def _number(value: object, kind: type[int] | type[float], where: str) -> int | float:
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{where} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+        ) from exc
+
+
 def _surface(name: str, spec: object, where: str) -> Surface:
     spec = _keys(spec, _SURFACE_KEYS, f"{where} affordance {name!r}")
     if "center" not in spec or "size" not in spec:
@@ -129,7 +138,9 @@ def load_object(
         raise ConfigError(f"{where} needs exactly one of 'procedural' (a name) or 'ply' (+ 'mesh')")
     if "procedural" in spec:
         try:
-            obj = build_object(spec["procedural"], int(spec.get("seed", 0)), density, pose)
+            obj = build_object(
+                spec["procedural"], _number(spec.get("seed", 0), int, f"{where} seed"), density, pose
+            )
         except InputError as exc:
             raise ConfigError(f"{where}: {exc}") from exc
         return SceneObject(object_id, obj.gaussians, obj.mesh, pose)
@@ -174,14 +185,17 @@ def load_scene(
     else:
         raise InputError(f"unknown scene {scene_id!r}; available: {list_scenes(path)}")
     where = f"scene {scene_id!r}"
-    scene_density = float(density if density is not None else entry.get("density", 1.0))
+    scene_density = _number(
+        density if density is not None else entry.get("density", 1.0), float, f"{where} density"
+    )
     if not np.isfinite(scene_density) or scene_density <= 0:
         raise ConfigError(f"{where}: density must be a positive number, got {scene_density}")
     if ("procedural" in entry) == ("ply" in entry):
         raise ConfigError(f"{where} needs exactly one of 'procedural' (a name) or 'ply' (+ 'mesh')")
     if "procedural" in entry:
         try:
-            base = build_scene(entry["procedural"], int(entry.get("seed", 0)), scene_density)
+            seed = _number(entry.get("seed", 0), int, f"{where} seed")
+            base = build_scene(entry["procedural"], seed, scene_density)
         except InputError as exc:
             raise ConfigError(f"{where}: {exc}") from exc
         gaussians, mesh = base.gaussians, base.mesh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,18 @@ def _hydra_overrides(image_size: int) -> list[str]:
     ]
 
 
+def _load_weights(predictor: torch.nn.Module, checkpoint: Path, options: Sam2Options) -> None:
+    """Load a SAM2 checkpoint ({"model": state_dict}) strictly; AssetError naming both settings on failure."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
+        predictor.load_state_dict(state)
+    except (OSError, EOFError, KeyError, TypeError, RuntimeError, pickle.UnpicklingError) as err:
+        raise AssetError(
+            f"segment.sam2_checkpoint {str(checkpoint)!r} is not a SAM2 checkpoint for segment.sam2_config "
+            f"{options.model_config!r}: {err}"
+        ) from err
+
+
 def build_predictor(options: Sam2Options, device: torch.device) -> torch.nn.Module:
     """The SAM2 video predictor from its hydra config and checkpoint (or random weights in tests)."""
     checkpoint = _checkpoint_path(options)
@@ -99,28 +112,23 @@ def build_predictor(options: Sam2Options, device: torch.device) -> torch.nn.Modu
             "the sam2 backend needs the sam2 package: SAM2_BUILD_CUDA=0 pip install --no-build-isolation "
             f"sam2==1.1.0 ({err})"
         ) from err
+    overrides = _hydra_overrides(options.image_size)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(options.seed)
         try:
             predictor = build_sam2_video_predictor(
-                options.model_config,
-                ckpt_path=None if checkpoint is None else str(checkpoint),
-                device=str(device),
-                hydra_overrides_extra=_hydra_overrides(options.image_size),
+                options.model_config, ckpt_path=None, device="cpu", hydra_overrides_extra=overrides
             )
         except MissingConfigException as err:
             raise ConfigError(
                 f"segment.sam2_config {options.model_config!r} is not a SAM2 config; shipped ones are "
                 "configs/sam2.1/sam2.1_hiera_{t,s,b+,l}.yaml"
             ) from err
-        except (RuntimeError, KeyError) as err:
-            raise AssetError(
-                f"segment.sam2_checkpoint {str(checkpoint)!r} does not fit segment.sam2_config "
-                f"{options.model_config!r} (or is not a SAM2 checkpoint): {err}"
-            ) from err
+    if checkpoint is not None:
+        _load_weights(predictor, checkpoint, options)
     if importlib.util.find_spec("sam2._C") is None:
         predictor.fill_hole_area = 0  # hole filling needs SAM2's CUDA extension; without it SAM2 skips it
-    return predictor
+    return predictor.to(device).eval()
 
 
 class ModelFrames(Sequence[Tensor]):

@@ -35,8 +35,10 @@ class GeneratedVideo:
 
     def __post_init__(self) -> None:
         if self.frames.ndim != 4 or self.frames.shape[-1] != 3 or self.frames.dtype != torch.float32:
-            raise InputError(f"GeneratedVideo frames must be float32 [T,H,W,3], got {self.frames.dtype} "
-                             f"{tuple(self.frames.shape)}")
+            raise InputError(
+                f"GeneratedVideo frames must be float32 [T,H,W,3], got {self.frames.dtype} "
+                f"{tuple(self.frames.shape)}"
+            )
 
     @property
     def num_frames(self) -> int:
@@ -45,7 +47,7 @@ class GeneratedVideo:
 
 @runtime_checkable
 class VideoGenerator(Protocol):
-    """An image-to-video model: first frame + prompt → a clip of `n_frames` frames at the first frame's size."""
+    """An image-to-video model: first frame + prompt → `n_frames` frames at the first frame's size."""
 
     name: str
 
@@ -75,7 +77,11 @@ def validate_request(first_frame: torch.Tensor, prompt: str, n_frames: int) -> N
     if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
         raise InputError(f"first_frame values must lie in [0, 1], got [{low:.3g}, {high:.3g}] (0–255 image?)")
     _validate_prompt(prompt)
-    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or not MIN_FRAMES <= n_frames <= MAX_FRAMES:
+    if (
+        isinstance(n_frames, bool)
+        or not isinstance(n_frames, int)
+        or not MIN_FRAMES <= n_frames <= MAX_FRAMES
+    ):
         raise InputError(f"n_frames must be an integer in {MIN_FRAMES}..{MAX_FRAMES}, got {n_frames!r}")
 
 
@@ -95,11 +101,11 @@ def _validate_prompt(prompt: str) -> None:
 def frame_to_image(first_frame: torch.Tensor) -> Image.Image:
     """First frame [H,W,3] float in [0,1] → an 8-bit RGB PIL image (what the models take as input)."""
     pixels = to_uint8(first_frame.detach().float().clamp(0.0, 1.0))  # [H, W, 3] uint8
-    return Image.fromarray(np.ascontiguousarray(pixels), mode="RGB")
+    return Image.fromarray(np.ascontiguousarray(pixels))
 
 
 def options_from_config(cls: type[OptionsT], section: object, prefix: str) -> OptionsT:
-    """Options dataclass whose field `f` is read from `section.<prefix>f` where that key exists, else default."""
+    """Options dataclass whose field `f` is `section.<prefix>f` where that key exists, else its default."""
     values = {
         f.name: getattr(section, prefix + f.name)
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]

@@ -33,14 +33,22 @@ def test_derived_values() -> None:
 
 def test_sh_dc_colour_conversion() -> None:
     assert torch.equal(rgb_to_sh_dc(torch.tensor([0.5, 0.5, 0.5])), torch.zeros(3))
-    torch.testing.assert_close(rgb_to_sh_dc(torch.tensor([1.0, 0.0, 0.5])), torch.tensor([0.5, -0.5, 0.0]) / SH_C0)
+    torch.testing.assert_close(
+        rgb_to_sh_dc(torch.tensor([1.0, 0.0, 0.5])), torch.tensor([0.5, -0.5, 0.0]) / SH_C0
+    )
     rgb = torch.rand(10, 3, dtype=torch.float64)
     torch.testing.assert_close(sh_dc_to_rgb(rgb_to_sh_dc(rgb)), rgb, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(
     ("field", "shape"),
-    [("means", (5, 2)), ("quats", (5, 3)), ("log_scales", (4, 3)), ("opacity_logits", (5, 1)), ("sh", (5, 3, 3))],
+    [
+        ("means", (5, 2)),
+        ("quats", (5, 3)),
+        ("log_scales", (4, 3)),
+        ("opacity_logits", (5, 1)),
+        ("sh", (5, 3, 3)),
+    ],
 )
 def test_bad_shapes_are_rejected(field: str, shape: tuple[int, ...]) -> None:
     cloud = random_cloud(5, 0)
@@ -73,7 +81,7 @@ def test_transformed_with_known_rotation() -> None:
     assert torch.equal(moved.opacity_logits, cloud.opacity_logits)
 
 
-def test_transformed_covariances_match_R_sigma_Rt() -> None:
+def test_transformed_covariances_are_rotated() -> None:
     cloud = random_cloud(50, 0, dtype=torch.float64)
     R = axis_angle_to_matrix(torch.tensor([0.4, -1.1, 0.7], dtype=torch.float64))
     moved = cloud.transformed(make_se3(R, torch.tensor([0.5, 0.0, -2.0], dtype=torch.float64)))
@@ -102,7 +110,7 @@ def test_sh_rotation_by_identity_is_identity() -> None:
     torch.testing.assert_close(rotate_sh(sh, torch.eye(3, dtype=torch.float64)), sh, atol=1e-12, rtol=0)
 
 
-def test_transformed_is_differentiable_in_T() -> None:
+def test_transformed_is_differentiable_in_the_transform() -> None:
     cloud = random_cloud(10, 1, dtype=torch.float64)
     aa = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
     t = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64, requires_grad=True)

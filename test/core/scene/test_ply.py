@@ -61,7 +61,16 @@ def test_round_trip_is_bit_exact(tmp_path: Path, degree: int) -> None:
     k_rest = 3 * ((degree + 1) ** 2 - 1)
     assert names[:9] == ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
     assert names[9 : 9 + k_rest] == [f"f_rest_{i}" for i in range(k_rest)]
-    assert names[9 + k_rest :] == ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+    assert names[9 + k_rest :] == [
+        "opacity",
+        "scale_0",
+        "scale_1",
+        "scale_2",
+        "rot_0",
+        "rot_1",
+        "rot_2",
+        "rot_3",
+    ]
     assert header.byte_order == "<" and not header.text
 
 
