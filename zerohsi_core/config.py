@@ -87,10 +87,32 @@ class VideoConfig:
     fps: float = 10.0
     source_frames: int = 153
     file_path: str = ""
-    kling_base_url: str = "https://api.klingai.com"
-    kling_model: str = "kling-v1"
+    kling_base_url: str = "https://api-singapore.klingai.com"
+    kling_model: str = "kling-v1"  # the paper's KLING v1.0; also kling-v1-5, kling-v1-6
     kling_key_file: str = ""  # file with "ACCESS_KEY:SECRET_KEY"; else env KLING_ACCESS_KEY/SECRET_KEY
+    kling_mode: str = "std"  # std | pro
+    kling_duration: str = "5"  # seconds: "5" or "10"
+    kling_cfg_scale: float = 0.5
+    kling_negative_prompt: str = ""
+    kling_poll_interval_s: float = 5.0
+    kling_deadline_s: float = 900.0  # give up on a task after this long
+    kling_max_retries: int = 4  # for 429 (rate limit), 5xx and connection errors
+    kling_backoff_s: float = 1.0
+    kling_backoff_max_s: float = 60.0
+    kling_connect_timeout_s: float = 10.0
+    kling_read_timeout_s: float = 60.0
     wan_path: str = ""  # local Wan 2.1 image-to-video diffusers directory
+    wan_dtype: str = "bf16"  # bf16 | fp16 | fp32 (VAE and image encoder stay fp32)
+    wan_cpu_offload: bool = False
+    wan_num_inference_steps: int = 50
+    wan_guidance_scale: float = 5.0
+    wan_height: int = 0  # 0 = from the first frame's aspect at wan_max_area
+    wan_width: int = 0
+    wan_max_area: int = 399360  # 480 × 832
+    wan_num_frames: int = 81  # Wan wants 4k + 1 frames
+    wan_fps: float = 16.0
+    wan_negative_prompt: str = ""
+    wan_max_sequence_length: int = 512
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,12 @@ class SegmentConfig:
     sam2_checkpoint: str = ""
     sam2_config: str = "configs/sam2.1/sam2.1_hiera_t.yaml"
     num_points: int = 8  # farthest-point-sampled prompt points per entity
+    num_negative_points: int = 2  # points on the other entity, labelled background
+    prompt_erode_px: int = 3  # prompts keep this far from mask edges
+    mask_threshold: float = 0.5  # soft rendered masks count as inside above this
+    sam2_image_size: int = 1024
+    offload_video_to_cpu: bool = False
+    offload_state_to_cpu: bool = False
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def project_gaussians(
     means_c = torch.einsum("cij,nj->cni", R, means) + t[:, None, :]  # [C, N, 3]
     covars_c = R[:, None] @ covariances(quats, scales)[None] @ R.transpose(-1, -2)[:, None]  # [C, N, 3, 3]
     depths = means_c[..., 2]  # [C, N]
-    safe_z = torch.where(depths > options.near, depths, torch.ones_like(depths))
+    # Culled Gaussians at or behind the camera would put inf/NaN into the gradients of the division by z.
+    safe_z = torch.where(depths >= options.near, depths, torch.ones_like(depths))
     means2d, cov2d = _perspective(
         torch.cat([means_c[..., :2], safe_z[..., None]], -1), covars_c, Ks, width, height
     )

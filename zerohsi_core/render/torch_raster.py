@@ -32,32 +32,33 @@ class TileBins:
     tiles_y: int
 
 
+@torch.no_grad()
 def bin_gaussians(proj: ProjectedGaussians, width: int, height: int, tile_size: int) -> TileBins:
     """Every (tile, Gaussian) pair whose pixel bounding boxes overlap (gsplat's isect_tiles), depth-sorted."""
     C, N = proj.depths.shape
     tiles_x, tiles_y = math.ceil(width / tile_size), math.ceil(height / tile_size)
     device = proj.depths.device
-    with torch.no_grad():
-        flat = proj.visible.reshape(-1).nonzero().squeeze(1)  # [V]
-        centre = proj.means2d.detach().reshape(-1, 2)[flat] / tile_size  # [V, 2] in tiles
-        radius = proj.radii.reshape(-1, 2)[flat].to(centre.dtype) / tile_size  # [V, 2]
-        upper = torch.tensor([tiles_x, tiles_y], device=device)
-        lo = torch.minimum(torch.floor(centre - radius).long().clamp_min(0), upper)  # [V, 2] inclusive
-        hi = torch.minimum(torch.ceil(centre + radius).long().clamp_min(0), upper)  # [V, 2] exclusive
-        span = hi - lo  # [V, 2]
-        per_gaussian = span[:, 0] * span[:, 1]  # [V]
-        owner = torch.repeat_interleave(torch.arange(flat.numel(), device=device), per_gaussian)  # [M]
-        local = torch.arange(owner.numel(), device=device) - (per_gaussian.cumsum(0) - per_gaussian)[owner]
-        tx = lo[owner, 0] + local % span[owner, 0]
-        ty = lo[owner, 1] + local // span[owner, 0]
-        tile = (flat[owner] // N) * (tiles_x * tiles_y) + ty * tiles_x + tx  # [M]
-        depth_rank = torch.empty_like(flat)
-        depth_rank[torch.argsort(proj.depths.detach().reshape(-1)[flat], stable=True)] = torch.arange(
-            flat.numel(), device=device
-        )
-        order = torch.argsort(tile * max(flat.numel(), 1) + depth_rank[owner])
-        counts = torch.bincount(tile, minlength=C * tiles_x * tiles_y)  # [T]
-        return TileBins(flat[owner[order]], counts.cumsum(0) - counts, counts, tile_size, tiles_x, tiles_y)
+    flat = proj.visible.reshape(-1).nonzero().squeeze(1)  # [V]
+    centre = proj.means2d.reshape(-1, 2)[flat] / tile_size  # [V, 2] in tiles
+    radius = proj.radii.reshape(-1, 2)[flat].to(centre.dtype) / tile_size  # [V, 2]
+    upper = torch.tensor([tiles_x, tiles_y], device=device)
+    lo = torch.minimum(torch.floor(centre - radius).long().clamp_min(0), upper)  # [V, 2] inclusive
+    hi = torch.minimum(torch.ceil(centre + radius).long().clamp_min(0), upper)  # [V, 2] exclusive
+    span = hi - lo  # [V, 2]
+    per_gaussian = span[:, 0] * span[:, 1]  # [V]
+    owner = torch.repeat_interleave(torch.arange(flat.numel(), device=device), per_gaussian)  # [M]
+    local = torch.arange(owner.numel(), device=device) - (per_gaussian.cumsum(0) - per_gaussian)[owner]
+    tx = lo[owner, 0] + local % span[owner, 0]
+    ty = lo[owner, 1] + local // span[owner, 0]
+    tile = (flat[owner] // N) * (tiles_x * tiles_y) + ty * tiles_x + tx  # [M]
+    # Sort by tile, then depth; equal depths keep index order like gsplat's stable radix sort.
+    depth_rank = torch.empty_like(flat)
+    depth_rank[torch.argsort(proj.depths.reshape(-1)[flat], stable=True)] = torch.arange(
+        flat.numel(), device=device
+    )
+    order = torch.argsort(tile * max(flat.numel(), 1) + depth_rank[owner])
+    counts = torch.bincount(tile, minlength=C * tiles_x * tiles_y)  # [T]
+    return TileBins(flat[owner[order]], counts.cumsum(0) - counts, counts, tile_size, tiles_x, tiles_y)
 
 
 def _pixel_basis(tile_size: int, dtype: torch.dtype, device: torch.device) -> Tensor:

@@ -51,8 +51,16 @@ def sam2_options_from_config(cfg: Config) -> Sam2Options:
     return Sam2Options(
         checkpoint=seg.sam2_checkpoint,
         model_config=seg.sam2_config,
+        image_size=seg.sam2_image_size,
+        offload_video_to_cpu=seg.offload_video_to_cpu,
+        offload_state_to_cpu=seg.offload_state_to_cpu,
         device=cfg.device,
-        prompts=PromptOptions(num_points=seg.num_points),
+        prompts=PromptOptions(
+            num_points=seg.num_points,
+            num_negative=seg.num_negative_points,
+            erode_px=seg.prompt_erode_px,
+            mask_threshold=seg.mask_threshold,
+        ),
     )
 
 

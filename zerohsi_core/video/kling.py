@@ -80,7 +80,7 @@ T = TypeVar("T")
 class KlingOptions:
     """Endpoint, generation parameters and timing of the KLING client; field f comes from video.kling_<f>."""
 
-    base_url: str = "https://api.klingai.com"
+    base_url: str = "https://api-singapore.klingai.com"
     model: str = "kling-v1"
     key_file: str = ""
     mode: str = "std"  # std | pro
@@ -132,7 +132,7 @@ class KlingClient:
         if self._owns_http:
             self._http.close()
 
-    def create_task(self, image_png: bytes, prompt: str) -> str:
+    def create_task(self, image_png: bytes, prompt: str, cancel: CancelToken | None = None) -> str:
         """POST the first frame (base64 PNG) and the prompt; returns the task id."""
         body: dict[str, Any] = {
             "model_name": self.options.model,
@@ -144,7 +144,7 @@ class KlingClient:
         }
         if self.options.negative_prompt:
             body["negative_prompt"] = self.options.negative_prompt
-        data = self._retrying("create task", lambda: self._api("POST", self._endpoint, body))
+        data = self._retrying("create task", lambda: self._api("POST", self._endpoint, body), cancel)
         task_id = data.get("task_id")
         if not isinstance(task_id, str) or not task_id:
             raise BackendError(f"KLING create task: the answer has no data.task_id (got keys {sorted(data)})")
@@ -158,7 +158,7 @@ class KlingClient:
         start, url, last_status = self._clock(), f"{self._endpoint}/{task_id}", ""
         while True:
             check(cancel)
-            data = self._retrying(f"poll task {task_id}", lambda: self._api("GET", url))
+            data = self._retrying(f"poll task {task_id}", lambda: self._api("GET", url), cancel)
             status, elapsed = str(data.get("task_status", "")), self._clock() - start
             if status != last_status:
                 log.info("KLING task %s: %s after %.0f s", task_id, status, elapsed)
@@ -178,11 +178,11 @@ class KlingClient:
                 )
             self._sleep(self.options.poll_interval_s)
 
-    def download(self, url: str, task_id: str) -> bytes:
+    def download(self, url: str, task_id: str, cancel: CancelToken | None = None) -> bytes:
         """GET the finished video (no Authorization header: the URL is a storage link, not the API)."""
-        return self._retrying(f"download the video of task {task_id}", lambda: self._fetch(url))
+        return self._retrying(f"download the video of task {task_id}", lambda: self._fetch(url), cancel)
 
-    def _retrying(self, action: str, attempt: Callable[[], T]) -> T:
+    def _retrying(self, action: str, attempt: Callable[[], T], cancel: CancelToken | None) -> T:
         """Run `attempt`, repeating transient failures up to max_retries times with back-off."""
         attempts = self.options.max_retries + 1
         for number in range(1, attempts + 1):
@@ -205,6 +205,7 @@ class KlingClient:
                 delay,
             )
             self._sleep(delay)
+            check(cancel)
         raise BackendError(f"KLING {action} failed after {attempts} attempts: {self._quote(failure.reason)}")
 
     def _backoff(self, number: int) -> float:
@@ -241,7 +242,7 @@ class KlingClient:
 
     def _fetch(self, url: str) -> bytes:
         """Stream a download, bounded in size; _RetryableError on 429/5xx."""
-        with self._http.stream("GET", url, timeout=self._timeout) as response:
+        with self._http.stream("GET", url, timeout=self._timeout, follow_redirects=True) as response:
             if response.status_code == httpx.codes.TOO_MANY_REQUESTS or response.status_code >= 500:
                 raise _RetryableError(f"HTTP {response.status_code}", self._retry_after(response))
             if not response.is_success:
@@ -321,12 +322,12 @@ class KlingVideoGenerator:
         report(progress, ProgressEvent(STAGE, 0.0, message="KLING: creating the task"))
         png = io.BytesIO()
         frame_to_image(first_frame).save(png, format="PNG")
-        task_id = self.client.create_task(png.getvalue(), prompt)
+        task_id = self.client.create_task(png.getvalue(), prompt, cancel)
         url = self.client.wait_for_video(task_id, progress, cancel)
         report(
             progress, ProgressEvent(STAGE, PROGRESS_POLL_END, message=f"KLING task {task_id}: downloading")
         )
-        frames, fps = _decode(self.client.download(url, task_id), task_id)
+        frames, fps = _decode(self.client.download(url, task_id, cancel), task_id)
         check(cancel)
         clip, fps_out = conform(frames, fps, n_frames, first_frame.shape[0], first_frame.shape[1])
         report(progress, ProgressEvent(STAGE, 1.0, message=f"KLING task {task_id}: {len(frames)} frames"))

@@ -54,7 +54,7 @@ def test_options_take_prefixed_config_keys_and_defaults() -> None:
     assert (options.model, options.key_file, options.base_url) == (
         "kling-v1-6",
         "k",
-        "https://api.klingai.com",
+        "https://api-singapore.klingai.com",
     )
     assert options.poll_interval_s == KlingOptions().poll_interval_s  # no such config key yet: default
 

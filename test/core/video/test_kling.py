@@ -135,10 +135,12 @@ def test_429_quota_is_not_retried(fake, fake_time) -> None:
 
 def test_500_then_success_backs_off_with_jitter(fake, fake_time) -> None:
     fake.script.create = [Reply(500, {"code": 5000, "message": "internal"}), Reply(503, b"<html>down</html>")]
+    fake.script.download_replies = [Reply(503, b"busy", {"Retry-After": "2"})]
     _generate(_client(fake, fake_time))
-    assert fake.count("POST", "/v1") == 3
+    assert fake.count("POST", "/v1") == 3 and fake.count("GET", "/files") == 2
     first, second = fake_time.sleeps[:2]  # backoff_s · 2^(k−1), halved to fully jittered
     assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0
+    assert fake_time.sleeps[2:] == [1.0, 1.0, 2.0]  # two poll intervals, then the download's Retry-After
 
 
 def test_500_forever_gives_up_after_the_retry_budget(fake, fake_time) -> None:
@@ -178,10 +180,10 @@ def test_moderation_and_invalid_request_are_told_apart(fake, fake_time) -> None:
     assert fake_time.sleeps == []
 
 
-def test_connection_errors_and_read_timeouts_are_retried(fake, fake_time) -> None:
-    fake.script.poll = [Reply(200, {}, delay_s=0.6)]
-    video = _generate(_client(fake, fake_time, read_timeout_s=0.2))
-    assert video.num_frames == 10 and len(fake_time.sleeps) == 3  # one retry + two poll intervals
+def test_connection_errors_and_read_timeouts_are_retried(fake, fake_time, caplog) -> None:
+    fake.script.poll = [Reply(200, {}, delay_s=1.5)]
+    video = _generate(_client(fake, fake_time, read_timeout_s=0.5))
+    assert video.num_frames == 10 and "poll task task-1: connection error (ReadTimeout" in caplog.text
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]

@@ -1,12 +1,13 @@
 """The `wan` backend end to end on a tiny randomly initialised Wan 2.1 image-to-video pipeline (CPU)."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
 from zerohsi_core.config import Config, apply_overrides
-from zerohsi_core.errors import AssetError, Cancelled, ConfigError
+from zerohsi_core.errors import AssetError, BackendError, Cancelled, ConfigError
 from zerohsi_core.progress import CancelToken, ProgressEvent
 from zerohsi_core.video.registry import create_video_generator
 from zerohsi_core.video.wan import WanOptions, WanVideoGenerator, check_weights, wan_frame_count
@@ -138,6 +139,9 @@ def test_registry_builds_wan_from_config(weights: Path) -> None:
     cfg = apply_overrides(Config(), {"device": "cpu", "video.wan_path": str(weights)})
     generator = create_video_generator("wan", cfg)
     assert isinstance(generator, WanVideoGenerator) and generator.options.num_frames == 81
+    pipe = generator.pipeline()  # default dtype bf16; the VAE and image encoder stay float32
+    assert pipe.transformer.dtype == torch.bfloat16 and pipe.text_encoder.dtype == torch.bfloat16
+    assert pipe.vae.dtype == torch.float32 and pipe.image_encoder.dtype == torch.float32
 
 
 def test_frame_count_and_size_rules() -> None:
@@ -151,3 +155,14 @@ def test_missing_or_empty_weights_and_bad_dtype(tmp_path: Path) -> None:
         check_weights(str(tmp_path))
     with pytest.raises(ConfigError, match="video.wan_dtype"):
         WanVideoGenerator(WanOptions(path=str(tmp_path), dtype="int8"), torch.device("cpu"))
+
+
+def test_missing_python_packages_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "model_index.json").write_text("{}")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "accelerate" else real_find_spec(name)
+    )
+    generator = WanVideoGenerator(WanOptions(path=str(tmp_path)), torch.device("cpu"))
+    with pytest.raises(BackendError, match="needs the Python packages accelerate"):
+        generator.generate(torch.rand(8, 8, 3), "sit", 0, 4)
