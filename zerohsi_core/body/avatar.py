@@ -174,7 +174,7 @@ class GaussianAvatar(nn.Module):
         """Cloud and colours of one body for `render(..., colors_override={"human": rgb})`: rgb [N, 3] for a
         camera, [C, N, 3] for a sequence of cameras."""
         if params.batch_size != 1:
-            raise InputError(f"render_entity takes the parameters of one body, got a batch of {params.batch_size}")
+            raise InputError(f"render_entity takes one body, got a batch of {params.batch_size}")
         cams = [camera] if isinstance(camera, Camera) else list(camera)
         geometry = self.deform(params)
         centers = torch.stack([cam.center for cam in cams]).to(geometry.means)[None]  # [1, C, 3]

@@ -17,7 +17,7 @@ RGB = tuple[float, float, float]
 
 @dataclass(frozen=True)
 class DefaultAppearance:
-    """Colours (linear RGB in [0, 1]) of the procedural outfit and the baked shading that makes it readable."""
+    """Colours (RGB in [0, 1]) of the procedural outfit and the baked shading that makes it readable."""
 
     skin: RGB = (0.87, 0.66, 0.53)
     hair: RGB = (0.22, 0.14, 0.09)
@@ -127,7 +127,9 @@ def _face_joint(model: BodyModel, anchors: Anchors) -> Tensor:
 def _region_colors(appearance: DefaultAppearance) -> Tensor:
     """Colour [55, 3] of each dominant joint: outfit parts by body segment."""
     region = {name: appearance.skin for name in JOINT_NAMES}  # head, neck, forearms, hands
-    for name in ("spine1", "spine2", "spine3", "left_collar", "right_collar", "left_shoulder", "right_shoulder"):
+    for name in ("spine1", "spine2", "spine3", "left_collar", "right_collar"):
+        region[name] = appearance.shirt
+    for name in ("left_shoulder", "right_shoulder"):  # upper arms: short sleeves
         region[name] = appearance.shirt
     for name in ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee"):
         region[name] = appearance.trousers

@@ -24,7 +24,7 @@ def yaw_matrix(yaw: Tensor) -> Tensor:
 
 
 def world_orient(yaw: Tensor) -> Tensor:
-    """Global orientation φ [..., 3] (axis-angle) of an upright body facing world +x rotated by `yaw` [...]."""
+    """Global orientation φ [..., 3] (axis-angle) of an upright body facing `yaw` [...] (0 = world +x)."""
     return matrix_to_axis_angle(yaw_matrix(yaw) @ y_up_to_z_up(yaw.dtype, yaw.device))
 
 

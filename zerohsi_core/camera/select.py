@@ -36,7 +36,7 @@ ANGLE_TOL_DEG = 1e-6  # float slack on the hemisphere and frontal limits
 
 @dataclass(frozen=True)
 class ViewOptions:
-    """The candidate camera array and the visibility test (config section `view`, field of view from `render`).
+    """The candidate camera array and the visibility test (config section `view`; fov from `render`).
 
     Azimuths: `num_azimuth` evenly spaced around the full circle, the first one straight ahead of the human;
     kept are those with min_offset_from_front_deg <= |offset| <= 90° (12 and 20° give ±30, ±60, ±90).
@@ -60,7 +60,9 @@ class ViewOptions:
         if not self.radii or min(self.radii) <= 0.0:
             raise ConfigError(f"view.radii must be a non-empty list of positive metres, got {self.radii}")
         if not self.elevations_deg or max(abs(e) for e in self.elevations_deg) > 90.0:
-            raise ConfigError(f"view.elevations_deg must be non-empty, within ±90°, got {self.elevations_deg}")
+            raise ConfigError(
+                f"view.elevations_deg must be non-empty, within ±90°, got {self.elevations_deg}"
+            )
         if min(self.num_azimuth, self.width, self.height, self.batch) < 1:
             raise ConfigError("view.num_azimuth, view.width, view.height and view.batch must be >= 1")
         if self.depth_eps <= 0.0 or not 0.0 <= self.human_alpha_min < 1.0:
@@ -166,7 +168,9 @@ class CandidateViews:
 def candidate_views(centre: Tensor, yaw: float, options: ViewOptions) -> CandidateViews:
     """Cameras on the sphere shells around `centre` [3], all looking at it (image up = world +z)."""
     grid = list(itertools.product(options.radii, options.elevations_deg, azimuth_offsets_deg(options)))
-    radii, elevations, offsets = torch.tensor(grid, dtype=centre.dtype, device=centre.device).unbind(-1)  # [K]
+    radii, elevations, offsets = torch.tensor(grid, dtype=centre.dtype, device=centre.device).unbind(
+        -1
+    )  # [K]
     elev, azim = torch.deg2rad(elevations), yaw + torch.deg2rad(offsets)
     direction = torch.stack(
         [torch.cos(elev) * torch.cos(azim), torch.cos(elev) * torch.sin(azim), torch.sin(elev)], dim=-1
@@ -193,7 +197,9 @@ def visible_joints(
     p_cam = torch.einsum("cij,nj->cni", world_to_cam[:, :3, :3], joints) + world_to_cam[:, None, :3, 3]
     z = p_cam[..., 2]  # [C, J]
     in_front = z > near
-    uv = torch.einsum("cij,cnj->cni", Ks[:, :2], p_cam) / torch.where(in_front, z, 1.0)[..., None]  # [C, J, 2]
+    uv = (
+        torch.einsum("cij,cnj->cni", Ks[:, :2], p_cam) / torch.where(in_front, z, 1.0)[..., None]
+    )  # [C, J, 2]
     col, row = torch.floor(uv).unbind(-1)  # pixel (row, col) covers [col, col+1) × [row, row+1)
     height, width = full.depth.shape[1:]
     inside = in_front & (col >= 0) & (col < width) & (row >= 0) & (row < height)
@@ -209,7 +215,11 @@ def best_candidate(scores: Tensor, elevations_deg: Tensor, radii: Tensor, azimut
     """Index of the most visible joints; ties go to the smallest |elevation| (closest to the equatorial
     plane, App. C.3), then the smaller radius, then the smaller |azimuth offset|, then the first candidate."""
     keys = zip(
-        (-scores).tolist(), elevations_deg.abs().tolist(), radii.tolist(), azimuth_offsets_deg.abs().tolist()
+        (-scores).tolist(),
+        elevations_deg.abs().tolist(),
+        radii.tolist(),
+        azimuth_offsets_deg.abs().tolist(),
+        strict=True,
     )
     return min(enumerate(keys), key=lambda item: (item[1], item[0]))[0]
 
@@ -223,9 +233,13 @@ def _validate(
 ) -> None:
     """InputError for a clashing entity name, wrong shapes or non-finite joints and object points."""
     if any(name == HUMAN for name, _ in scene_entities):
-        raise InputError(f"scene entity name {HUMAN!r} is reserved for the human in view selection; rename it")
+        raise InputError(
+            f"scene entity name {HUMAN!r} is reserved for the human in view selection; rename it"
+        )
     if joints.ndim != 2 or joints.shape[0] < NUM_BODY_JOINTS or joints.shape[1] != 3:
-        raise InputError(f"joints must be [J, 3] world positions with J >= {NUM_BODY_JOINTS}, got {joints.shape}")
+        raise InputError(
+            f"joints must be [J, 3] world positions with J >= {NUM_BODY_JOINTS}, got {joints.shape}"
+        )
     if not bool(torch.isfinite(joints).all()):
         raise InputError("joints contain NaN or infinite values")
     if human_colors is not None and tuple(human_colors.shape) != (human.num, 3):
@@ -234,7 +248,8 @@ def _validate(
         object_points.ndim != 2 or object_points.shape[0] == 0 or object_points.shape[1] != 3
     ):
         raise InputError(
-            f"object_points must be [M, 3] with M >= 1 (None for static scenes), got {tuple(object_points.shape)}"
+            f"object_points must be [M, 3] with M >= 1 (None for static scenes), got "
+            f"{tuple(object_points.shape)}"
         )
     if object_points is not None and not bool(torch.isfinite(object_points).all()):
         raise InputError("object_points contain NaN or infinite values")
@@ -283,7 +298,9 @@ def select_view(
             report(progress, ProgressEvent(STAGE, done / total, message=f"{done}/{total} candidate views"))
     seen = torch.cat(visible)  # [K, 22]
     scores = seen.sum(dim=1)  # [K]
-    index = best_candidate(scores, candidates.elevations_deg, candidates.radii, candidates.azimuth_offsets_deg)
+    index = best_candidate(
+        scores, candidates.elevations_deg, candidates.radii, candidates.azimuth_offsets_deg
+    )
     return ViewSelection(
         camera=candidates.cameras[index],
         index=index,

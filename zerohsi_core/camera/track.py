@@ -105,9 +105,13 @@ def track_camera(
 ) -> CameraTrack:
     """Sequential tracking of every frame after the first. frames [T,H,W,3], static masks [T,H,W]."""
     if frames.ndim != 4 or masks.shape != frames.shape[:3]:
-        raise InputError(f"tracking needs frames [T,H,W,3] and masks [T,H,W], got {frames.shape}, {masks.shape}")
+        raise InputError(
+            f"tracking needs frames [T,H,W,3] and masks [T,H,W], got {frames.shape}, {masks.shape}"
+        )
     if (first.height, first.width) != tuple(frames.shape[1:3]):
-        raise InputError(f"camera is {first.width}x{first.height} but frames are {frames.shape[2]}x{frames.shape[1]}")
+        raise InputError(
+            f"camera is {first.width}x{first.height} but frames are {frames.shape[2]}x{frames.shape[1]}"
+        )
     cameras, losses = [first], [torch.zeros((), device=frames.device)]
     for t in range(1, len(frames)):
         camera, loss = track_frame(scene, frames[t], masks[t], cameras[-1], options, render_options, cancel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import imageio.v3 as iio
 import numpy as np
 import torch
@@ -64,8 +65,11 @@ def read_video(path: str | Path) -> tuple[np.ndarray, float]:
             raise AssetError(f"images in {path} differ in size")
         return np.stack(frames), 0.0
     try:
-        frames = iio.imread(path, plugin="pyav", index=None)
-        fps = float(iio.immeta(path, plugin="pyav").get("fps") or 0.0)
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or 0.0)
+            decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+        frames = np.stack(decoded) if decoded else np.zeros((0, 0, 0, 3), np.uint8)
     except Exception as err:  # PyAV raises many types for broken files
         raise AssetError(f"cannot decode video {path}: {err}") from err
     if frames.ndim != 4 or len(frames) == 0:

@@ -131,7 +131,7 @@ def composite_tiles(
     K = options.chunk_gaussians
     max_count = int(bins.counts.max()) if T > 0 else 0
     for k0 in range(0, max_count, K):
-        with torch.no_grad():
+        with torch.no_grad():  # a tile is done once its list is exhausted or all its pixels have stopped
             live = (bins.counts > k0) & (carry.detach().amax(1) > options.log_transmittance_min)
             live_tiles = live.nonzero().squeeze(1)
         group = max(1, options.chunk_elements // (P * K))

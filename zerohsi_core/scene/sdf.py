@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import open3d as o3d
 import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -47,10 +46,18 @@ def mesh_components(mesh: TriMesh) -> list[TriMesh]:
     return parts
 
 
-def _raycasting_scene(mesh: TriMesh) -> o3d.t.geometry.RaycastingScene:
+def _o3d_tensor(array: np.ndarray, dtype: type = np.float32):  # -> open3d.core.Tensor
+    import open3d as o3d  # heavy (~2 s): only when an SDF is queried
+
+    return o3d.core.Tensor(np.ascontiguousarray(array, dtype=dtype))
+
+
+def _raycasting_scene(mesh: TriMesh):  # -> open3d.t.geometry.RaycastingScene
+    import open3d as o3d
+
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(
-        o3d.core.Tensor(mesh.vertices.astype(np.float32)), o3d.core.Tensor(mesh.faces.astype(np.uint32))
+        _o3d_tensor(mesh.vertices), _o3d_tensor(mesh.faces, np.uint32)
     )
     return scene
 
@@ -85,7 +92,7 @@ class MeshSDF:
             todo = np.flatnonzero((gap == 0.0) | (gap < best))
             if len(todo) == 0:
                 continue
-            query = o3d.core.Tensor(np.ascontiguousarray(points[todo], dtype=np.float32))
+            query = _o3d_tensor(points[todo])
             d = scene.compute_signed_distance(query, nsamples=self.options.num_sign_rays).numpy()
             closer = d < best[todo]
             best[todo[closer]] = d[closer]
@@ -97,7 +104,7 @@ class MeshSDF:
         out = np.empty((len(points), 3), dtype=np.float32)
         for i in np.unique(owner):
             idx = np.flatnonzero(owner == i)
-            query = o3d.core.Tensor(np.ascontiguousarray(points[idx], dtype=np.float32))
+            query = _o3d_tensor(points[idx])
             out[idx] = self._scenes[i].compute_closest_points(query)["points"].numpy()
         return out
 

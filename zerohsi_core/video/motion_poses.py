@@ -1,0 +1,126 @@
+"""Preset body poses of the scripted motions (joint angles on the SMPL-X model axes) and the posture
+that brings the hands down to a given height (lean of the trunk, lowering of the pelvis)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_POSE_JOINTS
+from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from zerohsi_core.video.motion_rig import RigGeometry
+
+Angles = Mapping[str, tuple[float, float, float]]  # joint name -> axis-angle in degrees (model axes)
+
+# Arms hang by the sides with a slight elbow bend; model axes: x = body's left, y = up, z = front.
+STANDING: Angles = {
+    "left_shoulder": (0.0, 0.0, -72.0),
+    "right_shoulder": (0.0, 0.0, 72.0),
+    "left_elbow": (0.0, -12.0, 0.0),
+    "right_elbow": (0.0, 12.0, 0.0),
+}
+SEATED_LEGS: Angles = {  # hips and knees at right angles (used where the legs are not solved by IK)
+    "left_hip": (-90.0, 0.0, 0.0),
+    "right_hip": (-90.0, 0.0, 0.0),
+    "left_knee": (90.0, 0.0, 0.0),
+    "right_knee": (90.0, 0.0, 0.0),
+}
+LYING: Angles = {  # on the back, knees raised a little, head lifted as if on a cushion
+    "left_hip": (-30.0, 0.0, 4.0),
+    "right_hip": (-30.0, 0.0, -4.0),
+    "left_knee": (55.0, 0.0, 0.0),
+    "right_knee": (55.0, 0.0, 0.0),
+    "neck": (20.0, 0.0, 0.0),
+    "left_shoulder": (0.0, 0.0, -78.0),
+    "right_shoulder": (0.0, 0.0, 78.0),
+    "left_elbow": (0.0, -20.0, 0.0),
+    "right_elbow": (0.0, 20.0, 0.0),
+}
+SPINE_SHARE = {"spine1": 0.35, "spine2": 0.35, "spine3": 0.3}  # how a trunk bend spreads over the spine
+NECK_COUNTER = 0.4  # the neck undoes this share of a forward bend, so the head looks ahead
+
+
+@dataclass(frozen=True)
+class PostureOptions:
+    """Limits and shares of the reaching posture."""
+
+    arm_reach: float = 0.85  # hands are reached with the arm at this share of its length
+    max_lean_deg: float = 60.0  # most forward bend of the trunk
+    root_share: float = 0.55  # share of a bend taken at the hips (root tilt); the rest is the spine
+    min_pelvis_height: float = 0.55  # deepest squat, pelvis above the floor
+    balance_shift: float = 0.45  # the pelvis moves back by this share of the shoulders' forward lean
+    squat_knee_out_deg: float = 25.0  # knees turn outwards in a squat
+    arm_swing_deg: float = 14.0  # arm swing per 0.2 m of foot offset while walking
+
+
+def pose_from_angles(angles: Angles, batch: int = 1, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Body pose [batch, 21, 3] (axis-angle, radians) from joint angles in degrees."""
+    pose = torch.zeros(batch, NUM_BODY_POSE_JOINTS, 3, dtype=dtype)
+    for name, value in angles.items():
+        pose[:, JOINT_INDEX[name] - 1] = torch.deg2rad(torch.tensor(value, dtype=dtype))
+    return pose
+
+
+def merged(*parts: Angles) -> dict[str, tuple[float, float, float]]:
+    """Joint angles of several presets, later ones winning."""
+    out: dict[str, tuple[float, float, float]] = {}
+    for part in parts:
+        out.update(part)
+    return out
+
+
+def bend(angle_deg: float, options: PostureOptions) -> dict[str, tuple[float, float, float]]:
+    """Spine angles of a forward bend whose non-root share is `angle_deg · (1 − root_share)`."""
+    spine = angle_deg * (1.0 - options.root_share)
+    angles = {name: (share * spine, 0.0, 0.0) for name, share in SPINE_SHARE.items()}
+    angles["neck"] = (-NECK_COUNTER * angle_deg, 0.0, 0.0)
+    return angles
+
+
+@dataclass(frozen=True)
+class Posture:
+    """A reaching posture: trunk lean, pelvis height, pelvis set-back and the hands' forward reach."""
+
+    lean: float  # radians, whole trunk (root tilt + spine)
+    pelvis_height: float
+    setback: float  # pelvis behind the feet, metres
+    reach: float  # hands ahead of the feet, metres
+    knee_out: float  # radians
+
+
+def reach_posture(hand_height: float, geometry: RigGeometry, options: PostureOptions) -> Posture:
+    """Posture whose shoulders sit an arm's reach above `hand_height`: lean first, then squat (Eq.-free,
+    a geometric rule: shoulder = pelvis + trunk·cos(lean))."""
+    arm = geometry.limb_length("arm") * options.arm_reach
+    trunk = float(geometry.bone("pelvis", "left_shoulder")[1])
+    standing = geometry.standing_pelvis_height
+    shoulder = hand_height + 0.75 * arm  # hands hang a little forward of the shoulders
+    max_lean = math.radians(options.max_lean_deg)
+    if shoulder >= standing + trunk:
+        lean, pelvis = 0.0, standing
+    else:
+        lean = math.acos(min(1.0, max(math.cos(max_lean), (shoulder - standing) / trunk)))
+        pelvis = max(options.min_pelvis_height, min(standing, shoulder - trunk * math.cos(lean)))
+    ahead = trunk * math.sin(lean)
+    setback = options.balance_shift * ahead + 0.3 * (standing - pelvis)
+    drop = max(0.0, pelvis + trunk * math.cos(lean) - hand_height)
+    forward = math.sqrt(max(arm**2 - drop**2, 0.0))
+    squat = (standing - pelvis) / max(standing - options.min_pelvis_height, 1e-6)
+    return Posture(lean, pelvis, setback, ahead - setback + forward, math.radians(options.squat_knee_out_deg) * squat)
+
+
+def with_arm_swing(pose: Tensor, swing: Tensor, options: PostureOptions) -> Tensor:
+    """Pose [T, 21, 3] with the shoulders swung forwards by swing [T, 2] (metres of the opposite foot's
+    forward offset; positive = that arm forwards), as in walking."""
+    pose = pose.clone()
+    scale = math.radians(options.arm_swing_deg) / 0.2
+    for k, side in enumerate(("left", "right")):
+        i = JOINT_INDEX[f"{side}_shoulder"] - 1
+        angle = -swing[:, k] * scale  # forwards is a rotation about model −x for a hanging arm
+        axis = torch.stack([angle, torch.zeros_like(angle), torch.zeros_like(angle)], dim=-1)
+        pose[:, i] = matrix_to_axis_angle(axis_angle_to_matrix(axis) @ axis_angle_to_matrix(pose[:, i]))
+    return pose

@@ -1,0 +1,159 @@
+"""Where a scripted human goes and touches: the open edge of a surface, an object's grip and push points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import open3d as o3d
+
+from zerohsi_core.errors import InputError
+from zerohsi_core.scene.mesh import TriMesh
+from zerohsi_core.scene.scene import Surface
+from zerohsi_core.scene.sdf import MeshSDF
+
+
+@dataclass(frozen=True)
+class SiteOptions:
+    """Probing distances of surface edges and the search for places to hold an object."""
+
+    edge_probe_out: float = 0.12  # probe points this far outside an edge...
+    edge_probe_heights: tuple[float, ...] = (0.15, 0.3)  # ...and this high above the surface
+    edge_blocked: float = 0.05  # an edge is blocked where geometry is closer than this to a probe
+    grip_heights: tuple[float, ...] = (0.75, 0.6, 0.5, 0.4, 0.3)  # tried in order, share of object height
+    grip_depths: tuple[float, ...] = (0.0, -0.08, 0.08)  # offsets along the facing direction tried
+    grip_span: tuple[float, float] = (0.12, 0.7)  # accepted distance between the two grip points
+    push_top_margin: float = 0.05  # push hands this far below the object's top...
+    push_height: float = 0.95  # ...and no higher than this above the floor
+    push_half_span: float = 0.14  # lateral offset of each hand from the object's centre line
+    ray_start: float = 1.5  # rays start this far outside the object
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One edge of a surface rectangle: midpoint, horizontal outward normal, direction and length."""
+
+    mid: np.ndarray  # [3]
+    outward: np.ndarray  # [2] unit, horizontal, away from the surface
+    along: np.ndarray  # [2] unit, along the edge
+    length: float
+    depth: float  # extent of the surface perpendicular to this edge
+
+
+def surface_edges(surface: Surface) -> list[Edge]:
+    """The four edges of a horizontal surface rectangle."""
+    n = np.asarray(surface.normal)
+    if abs(n[2]) < 0.9:
+        raise InputError(f"surface {surface.name!r} is not horizontal (normal {surface.normal}); cannot stand at it")
+    c, u = np.asarray(surface.center), np.asarray(surface.u_axis)
+    v = np.cross(n, u)
+    a, b = surface.size
+    edges = []
+    for axis, half, other, length, depth in ((u, a / 2, v, b, a), (v, b / 2, u, a, b)):
+        for sign in (1.0, -1.0):
+            out = sign * axis[:2] / np.linalg.norm(axis[:2])
+            along = other[:2] / np.linalg.norm(other[:2])
+            edges.append(Edge(c + sign * half * axis, out, along, float(length), float(depth)))
+    return edges
+
+
+def open_edges(surface: Surface, sdf: MeshSDF, options: SiteOptions) -> list[Edge]:
+    """Edges with nothing (backrest, armrest, wall) just outside and above them."""
+    free = []
+    for edge in surface_edges(surface):
+        offsets = np.linspace(-0.35, 0.35, 5)[:, None] * edge.length
+        probes = [
+            np.concatenate([edge.mid[:2] + edge.outward * options.edge_probe_out + o * edge.along, [edge.mid[2] + h]])
+            for o in offsets
+            for h in options.edge_probe_heights
+        ]
+        if float(np.min(sdf(np.stack(probes)))) > options.edge_blocked:
+            free.append(edge)
+    return free
+
+
+def front_edge(
+    surface: Surface, sdf: MeshSDF, human_xy: np.ndarray, prefer_long: bool, options: SiteOptions
+) -> Edge:
+    """The open edge to approach from: the longest (seats, beds) or the nearest to the human (tables)."""
+    edges = open_edges(surface, sdf, options) or surface_edges(surface)
+
+    def distance(edge: Edge) -> float:
+        return float(np.linalg.norm(edge.mid[:2] - human_xy))
+
+    if prefer_long:
+        return max(edges, key=lambda e: (round(e.length, 2), -distance(e)))
+    return min(edges, key=distance)
+
+
+def cast_rays(mesh: TriMesh, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First hits of rays (origins, unit directions [N, 3]) on a mesh: distances [N] (inf = miss), normals."""
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(
+        o3d.core.Tensor(mesh.vertices.astype(np.float32)), o3d.core.Tensor(mesh.faces.astype(np.uint32))
+    )
+    rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
+    hit = scene.cast_rays(o3d.core.Tensor(rays))
+    return hit["t_hit"].numpy().astype(np.float64), hit["primitive_normals"].numpy().astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Where the left and right palm touch an object (world frame) and the surface normals there."""
+
+    points: np.ndarray  # [2, 3] left, right
+    normals: np.ndarray  # [2, 3] outward unit normals of the object surface
+
+
+def _horizontal_frame(facing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    f = np.array([facing[0], facing[1], 0.0]) / np.linalg.norm(facing)
+    return f, np.array([-f[1], f[0], 0.0])  # forward, left
+
+
+def grip_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Contacts:
+    """Both palms on the object's left and right sides as seen by a human facing `facing` [2]: rays from
+    either side towards the centre line, trying grip heights from high to low."""
+    f, left = _horizontal_frame(facing)
+    low, high = mesh.bounds()
+    centre = 0.5 * (low + high)
+    height = high[2] - low[2]
+    for share in options.grip_heights:
+        for depth in options.grip_depths:
+            mid = np.array([centre[0], centre[1], low[2] + share * height]) + depth * f
+            origins = np.stack([mid + options.ray_start * left, mid - options.ray_start * left])
+            dist, normals = cast_rays(mesh, origins, np.stack([-left, left]))
+            if not np.isfinite(dist).all():
+                continue
+            points = origins + dist[:, None] * np.stack([-left, left])
+            span = float(np.linalg.norm(points[0] - points[1]))
+            if options.grip_span[0] <= span <= options.grip_span[1]:
+                return Contacts(points, _outward(normals, np.stack([left, -left])))
+    raise InputError("found no place to hold the object with both hands from this side")
+
+
+def push_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Contacts:
+    """Both palms on the object's near face (the side facing the human), at pushing height or lower."""
+    f, left = _horizontal_frame(facing)
+    low, high = mesh.bounds()
+    centre = 0.5 * (low + high)
+    top = min(high[2] - options.push_top_margin, options.push_height)
+    for z in np.linspace(top, low[2] + 0.3 * (high[2] - low[2]), 6):
+        base = np.array([centre[0], centre[1], z]) - options.ray_start * f
+        origins = np.stack([base + options.push_half_span * left, base - options.push_half_span * left])
+        dist, normals = cast_rays(mesh, origins, np.stack([f, f]))
+        if np.isfinite(dist).all() and abs(dist[0] - dist[1]) < 0.1:
+            return Contacts(origins + dist[:, None] * f, _outward(normals, np.stack([-f, -f])))
+    raise InputError("found no face of the object to push from this side")
+
+
+def _outward(normals: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Mesh normals flipped to point to the expected side (ray casting reports face winding)."""
+    sign = np.sign(np.sum(normals * expected, axis=1, keepdims=True))
+    return normals * np.where(sign == 0, 1.0, sign)
+
+
+def extent_along(mesh: TriMesh, centre: np.ndarray, direction: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the mesh vertices' offsets from centre [3] along a horizontal direction [2]."""
+    d = np.array([direction[0], direction[1], 0.0]) / np.linalg.norm(direction)
+    offsets = (mesh.vertices - centre) @ d
+    return float(offsets.min()), float(offsets.max())
