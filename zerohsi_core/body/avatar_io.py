@@ -3,6 +3,7 @@ identity of the body model they were made for; loading checks that the model mat
 
 import json
 import os
+import pickle
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise AssetError(f"avatar file {path} does not exist; fix `{CONFIG_KEY}` (empty = default avatar)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError) as exc:
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise AssetError(f"cannot read the avatar file {path} (`{CONFIG_KEY}`): {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != AVATAR_FORMAT:
         raise AssetError(f"{path} (`{CONFIG_KEY}`) is not a zerohsi avatar file")

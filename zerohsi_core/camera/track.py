@@ -5,6 +5,10 @@ from the previous camera matches the generated frame on the static mask. With wo
 V, rendering the transformed scene G_S(T) from V_{t−1} equals rendering G_S from V_{t−1} T, so the new
 camera is V_t = V_{t−1} T* (the paper's T_t = T*⁻¹ T_{t−1} in its camera-to-world reading). The scene
 itself is never moved: only the 4×4 view matrix carries the gradient, which is much cheaper.
+
+T is parameterised about the previous camera, T = V_{t−1}⁻¹ exp(ξ) V_{t−1} with a twist ξ in the camera
+frame, so V_t = exp(ξ) V_{t−1}: a rotation then turns the camera about itself rather than about the
+world origin metres away, which keeps rotation and translation decoupled for Adam's per-coordinate steps.
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def track_frame(
     render_options: RenderOptions,
     cancel: CancelToken | None = None,
 ) -> tuple[Camera, Tensor]:
-    """Optimise the relative transform of one frame (Eq. 7); returns V_t = V_{t−1} T* and the loss."""
+    """Optimise the relative transform of one frame (Eq. 7); returns V_t = exp(ξ*) V_{t−1} and the loss."""
     twist = torch.zeros(6, dtype=previous.world_to_cam.dtype, device=previous.world_to_cam.device)
     twist.requires_grad_(True)
     optimizer = torch.optim.Adam([twist], lr=options.lr)
@@ -83,12 +87,12 @@ def track_frame(
     for _ in range(options.iters):
         check(cancel)
         optimizer.zero_grad(set_to_none=True)
-        camera = Camera(previous.K, base @ se3_exp(twist), previous.width, previous.height)
+        camera = Camera(previous.K, se3_exp(twist) @ base, previous.width, previous.height)
         loss = masked_l2(render(scene, camera, render_options).rgb[0], frame, mask)
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        camera = Camera(previous.K, base @ se3_exp(twist), previous.width, previous.height)
+        camera = Camera(previous.K, se3_exp(twist) @ base, previous.width, previous.height)
         final = masked_l2(render(scene, camera, render_options).rgb[0], frame, mask)
     return camera, final
 

@@ -137,3 +137,25 @@ def _smooth(path: np.ndarray, options: PathOptions) -> np.ndarray:
         inner = np.stack([q, r], axis=1).reshape(-1, 2)[1:-1]
         path = np.concatenate([path[:1], inner, path[-1:]])
     return path
+
+
+def free_point(walk: WalkMap, xy: np.ndarray, need: float) -> np.ndarray:
+    """xy [2] itself if its clearance is at least `need`, else the nearest grid cell centre that has it."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if float(walk.clearance_at(xy)) >= need:
+        return xy
+    ok = np.argwhere(walk.clearance >= need)
+    if len(ok) == 0:
+        return xy
+    centres = walk.centre(ok)
+    return centres[np.argmin(np.linalg.norm(centres - xy, axis=1))]
+
+
+def free_distance(walk: WalkMap, xy: np.ndarray, direction: np.ndarray, limit: float, need: float) -> float:
+    """How far (≤ limit) a point can move from xy [2] along direction [2] keeping `need` clearance."""
+    steps = np.arange(0.0, limit + 1e-9, 0.5 * walk.cell)
+    points = np.asarray(xy)[None] + steps[:, None] * (direction / np.linalg.norm(direction))[None]
+    blocked = np.flatnonzero(walk.clearance_at(points) < need)
+    if len(blocked) == 0:
+        return float(limit)
+    return float(max(steps[blocked[0]] - 0.5 * walk.cell, 0.0))

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_POSE_JOINTS
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from zerohsi_core.video.motion_rig import RigGeometry
+from zerohsi_core.video.motion_rig import Rig, root_rotation
 
 Angles = Mapping[str, tuple[float, float, float]]  # joint name -> axis-angle in degrees (model axes)
 
@@ -48,7 +48,11 @@ NECK_COUNTER = 0.4  # the neck undoes this share of a forward bend, so the head 
 class PostureOptions:
     """Limits and shares of the reaching posture."""
 
-    arm_reach: float = 0.85  # hands are reached with the arm at this share of its length
+    arm_reach: float = 0.93  # shoulder-to-wrist distance at most this share of the arm's length...
+    min_arm_reach: float = 0.55  # ...and at least this share (arms not folded up)
+    grid: int = 16  # lean and pelvis-height samples of the posture search
+    squat_effort: float = 1.5  # cost of a full squat relative to the full lean
+    squat_setback: float = 0.3  # pelvis moves back by this share of its lowering
     max_lean_deg: float = 60.0  # most forward bend of the trunk
     root_share: float = 0.55  # share of a bend taken at the hips (root tilt); the rest is the spine
     min_pelvis_height: float = 0.55  # deepest squat, pelvis above the floor
@@ -83,34 +87,52 @@ def bend(angle_deg: float, options: PostureOptions) -> dict[str, tuple[float, fl
 
 @dataclass(frozen=True)
 class Posture:
-    """A reaching posture: trunk lean, pelvis height, pelvis set-back and the hands' forward reach."""
+    """A reaching posture: trunk lean, pelvis height, pelvis set-back behind the feet, knees turned out."""
 
     lean: float  # radians, whole trunk (root tilt + spine)
     pelvis_height: float
     setback: float  # pelvis behind the feet, metres
-    reach: float  # hands ahead of the feet, metres
     knee_out: float  # radians
 
 
-def reach_posture(hand_height: float, geometry: RigGeometry, options: PostureOptions) -> Posture:
-    """Posture whose shoulders sit an arm's reach above `hand_height`: lean first, then squat (Eq.-free,
-    a geometric rule: shoulder = pelvis + trunk·cos(lean))."""
-    arm = geometry.limb_length("arm") * options.arm_reach
-    trunk = float(geometry.bone("pelvis", "left_shoulder")[1])
-    standing = geometry.standing_pelvis_height
-    shoulder = hand_height + 0.75 * arm  # hands hang a little forward of the shoulders
-    max_lean = math.radians(options.max_lean_deg)
-    if shoulder >= standing + trunk:
-        lean, pelvis = 0.0, standing
-    else:
-        lean = math.acos(min(1.0, max(math.cos(max_lean), (shoulder - standing) / trunk)))
-        pelvis = max(options.min_pelvis_height, min(standing, shoulder - trunk * math.cos(lean)))
-    ahead = trunk * math.sin(lean)
-    setback = options.balance_shift * ahead + 0.3 * (standing - pelvis)
-    drop = max(0.0, pelvis + trunk * math.cos(lean) - hand_height)
-    forward = math.sqrt(max(arm**2 - drop**2, 0.0))
+def reach_posture(
+    hand_height: float, distance: float, half_span: float, rig: Rig, options: PostureOptions
+) -> Posture:
+    """The least effortful posture (leaning the trunk costs less than squatting) whose shoulders are within
+    comfortable reach of palms `hand_height` above the floor, `distance` ahead of the feet and `half_span`
+    to either side: a grid over lean and pelvis height, evaluated on the body (legs play no part)."""
+    g = rig.geometry
+    standing = g.standing_pelvis_height
+    leans = torch.linspace(0.0, options.max_lean_deg, options.grid)
+    heights = torch.linspace(standing, options.min_pelvis_height, options.grid)
+    lean, pelvis = (x.reshape(-1) for x in torch.meshgrid(leans, heights, indexing="ij"))  # [N]
+    trunk = float(g.bone("pelvis", "spine3").norm())
+    setback = options.balance_shift * trunk * torch.sin(torch.deg2rad(lean)) + options.squat_setback * (
+        standing - pelvis
+    )
+    pose = torch.stack([pose_from_angles(merged(STANDING, bend(float(a), options)))[0] for a in lean])
+    track_root = torch.stack([-setback, torch.zeros_like(lean), pelvis], dim=-1)  # feet at the origin, facing +x
+    params = rig.model.zeros(len(lean)).replace(
+        betas=rig.betas.expand(len(lean), -1),
+        global_orient=matrix_to_axis_angle(root_rotation(torch.zeros_like(lean), torch.deg2rad(lean * options.root_share))),
+        transl=track_root - g.joints[0],
+        body_pose=pose,
+    )
+    out = rig.forward(params)
+    hands = torch.tensor([[distance, half_span, hand_height], [distance, -half_span, hand_height]])
+    shoulders = out.joints[:, [JOINT_INDEX["left_shoulder"], JOINT_INDEX["right_shoulder"]]]  # [N, 2, 3]
+    reach = (hands - shoulders).norm(dim=-1).max(dim=1).values  # [N]
+    arm = g.limb_length("arm") + float(g.palm_offset[0].norm())
+    feasible = (reach <= options.arm_reach * arm) & (reach >= options.min_arm_reach * arm)
     squat = (standing - pelvis) / max(standing - options.min_pelvis_height, 1e-6)
-    return Posture(lean, pelvis, setback, ahead - setback + forward, math.radians(options.squat_knee_out_deg) * squat)
+    effort = lean / options.max_lean_deg + options.squat_effort * squat
+    i = int(torch.where(feasible, effort, 1e3 + (reach - options.arm_reach * arm).abs()).argmin())
+    return Posture(
+        lean=math.radians(float(lean[i])),
+        pelvis_height=float(pelvis[i]),
+        setback=float(setback[i]),
+        knee_out=math.radians(options.squat_knee_out_deg) * float(squat[i]),
+    )
 
 
 def with_arm_swing(pose: Tensor, swing: Tensor, options: PostureOptions) -> Tensor:

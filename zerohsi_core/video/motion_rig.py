@@ -55,6 +55,7 @@ class RigGeometry:
     ankle_height: Tensor  # [2] ankle joint above the sole when the foot is flat
     foot_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each foot
     hand_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each hand
+    thigh_vertices: tuple[Tensor, Tensor]  # [K] vertices dominated by each hip joint
     buttock_vertices: Tensor  # [K] vertices dominated by the pelvis and hips
     back_vertices: Tensor  # [K] vertices dominated by the pelvis and spine
 
@@ -109,6 +110,7 @@ def rig_geometry(model: BodyModel, betas: Tensor, options: RigOptions | None = N
         ankle_height=torch.stack(ankles).detach(),
         foot_vertices=(feet[0], feet[1]),
         hand_vertices=(hands[0], hands[1]),
+        thigh_vertices=(group(("left_hip",)), group(("right_hip",))),
         buttock_vertices=group(BUTTOCK_JOINTS),
         back_vertices=group(BACK_JOINTS),
     )

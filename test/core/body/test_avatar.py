@@ -2,8 +2,8 @@ import math
 
 import pytest
 import torch
-
 from core.body.views import sphere_cameras
+
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.avatar_io import load_avatar, make_avatar, save_avatar
 from zerohsi_core.body.avatar_template import AvatarOptions, DefaultAppearance, triangle_frames

@@ -13,7 +13,7 @@ from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.render import render
 from zerohsi_core.scene import load_scene
 
-SIZE = 64
+SIZE = 96
 
 
 def test_static_mask_is_the_accumulated_union() -> None:
@@ -34,13 +34,13 @@ def room() -> list:
 
 
 def _jittered(first: Camera, steps: int) -> list[Camera]:
-    """Cameras drifting by ~4 mm and ~0.15° per frame (hand-held shake of a generated video)."""
+    """Cameras drifting by ~2 cm and ~0.7° per frame (hand-held shake of a generated video)."""
     cams, view = [first], first.world_to_cam
     gen = torch.Generator().manual_seed(1)
     for _ in range(steps):
-        rot = axis_angle_to_matrix(torch.randn(3, generator=gen) * math.radians(0.15))
-        delta = make_se3(rot, torch.randn(3, generator=gen) * 0.004)
-        view = view @ delta
+        rot = axis_angle_to_matrix(torch.randn(3, generator=gen) * math.radians(0.4))
+        delta = make_se3(rot, torch.randn(3, generator=gen) * 0.012)
+        view = delta @ view  # shake in the camera frame
         cams.append(Camera(first.K, view, SIZE, SIZE))
     return cams
 
@@ -48,19 +48,20 @@ def _jittered(first: Camera, steps: int) -> list[Camera]:
 def test_tracking_recovers_camera_jitter(room: list) -> None:
     K = intrinsics_from_fov(60.0, SIZE, SIZE)
     first = Camera(K, look_at(torch.tensor([-1.0, -0.3, 1.3]), torch.tensor([1.8, 0.0, 0.6])), SIZE, SIZE)
-    truth = _jittered(first, 2)
+    truth = _jittered(first, 1)
     options = RenderOptions(backend="torch")
     with torch.no_grad():
         frames = render(room, truth, options).rgb
     masks = torch.ones(len(truth), SIZE, SIZE)
-    masks[:, 20:44, 24:40] = 0.0  # where a human would be: excluded from the loss
+    masks[:, 30:66, 36:60] = 0.0  # where a human would be: excluded from the loss
     track = track_camera(room, frames, masks, first, TrackingOptions(iters=30, lr=1e-3), options)
+    def errors(a: Camera, b: Camera) -> tuple[float, float]:
+        rel = a.world_to_cam[:3, :3] @ b.world_to_cam[:3, :3].T
+        return float(torch.linalg.norm(a.center - b.center)), math.degrees(torch.linalg.norm(matrix_to_axis_angle(rel)))
+
     for est, gt in zip(track.cameras[1:], truth[1:], strict=True):
-        centre_err = torch.linalg.norm(est.center - gt.center)
-        rel = est.world_to_cam[:3, :3] @ gt.world_to_cam[:3, :3].T
-        angle_err = torch.linalg.norm(matrix_to_axis_angle(rel))
-        assert centre_err < 0.002, centre_err  # metres
-        assert math.degrees(angle_err) < 0.05, angle_err
-    drift = torch.linalg.norm(truth[-1].center - first.center)
-    assert drift > 0.002  # the jitter was real: not tracking would fail
+        centre_err, angle_err = errors(est, gt)
+        untracked_centre, untracked_angle = errors(first, gt)
+        assert centre_err < 0.005 and centre_err < 0.5 * untracked_centre, (centre_err, untracked_centre)
+        assert angle_err < 0.15 and angle_err < 0.5 * untracked_angle, (angle_err, untracked_angle)
     assert track.losses[1:].max() < 1e-3
