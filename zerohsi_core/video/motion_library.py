@@ -31,6 +31,7 @@ from zerohsi_core.video.motion_sites import (
     extent_along,
     front_edge,
     grip_contacts,
+    over_surface,
     push_contacts,
 )
 from zerohsi_core.video.motions import Builder, MotionContext, MotionSpec
@@ -144,10 +145,12 @@ def _sit_down(ctx: MotionContext, s: MotionScript, seat: _Seat, height: float) -
     s.move(0.5 * duration, pelvis=seated, pitch=math.radians(-6.0), pose=_pose_of(STANDING))
 
 
-def _measure(ctx: MotionContext, s: MotionScript, vertices: Tensor) -> float:
-    """Lowest z of some body vertices [K] in the script's last pose."""
+def _lowest_over(ctx: MotionContext, s: MotionScript, vertices: Tensor, surface: Surface) -> float:
+    """Lowest z of the given body vertices [K] that lie over the surface, in the script's last pose."""
     track, _, _ = s.build(torch.tensor([s.now], dtype=torch.float32))
-    return float(ctx.rig.forward(ctx.rig.realize(track)).vertices[0, vertices, 2].min())
+    points = ctx.rig.forward(ctx.rig.realize(track)).vertices[0, vertices].double().numpy()
+    over = over_surface(surface, points, ctx.options.over_margin)
+    return float(points[over, 2].min()) if over.any() else float(points[:, 2].min())
 
 
 def _thigh_targets(ctx: MotionContext, s: MotionScript, facing: np.ndarray) -> HandKey:
@@ -169,18 +172,24 @@ def _thigh_targets(ctx: MotionContext, s: MotionScript, facing: np.ndarray) -> H
 def sit_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Walk to the seat's open front, turn, sit down with hips and knees near right angles, hands on thighs."""
     assert spec.surface is not None
-    height, hands = spec.surface.height + ctx.options.seat_offset, None
+    surface, o = spec.surface, ctx.options
     state = ctx.rng.bit_generator.state
-    for _ in range(3):  # measure the seated body, then correct its height and put the hands on the thighs
-        ctx.rng.bit_generator.state = state
+
+    def script(height: float, hands: HandKey | None) -> MotionScript:
+        ctx.rng.bit_generator.state = state  # the same seeded variation in every draft
         s = ctx.script(start)
-        seat = _seat_plan(ctx, s, spec.surface)
+        seat = _seat_plan(ctx, s, surface)
         _sit_down(ctx, s, seat, height)
         if hands is not None:
-            s.at(s.now - 0.35 * ctx.options.sit_s).hands(0.35 * ctx.options.sit_s, hands, (1.0, 1.0))
-        height += spec.surface.height - _measure(ctx, s, ctx.rig.geometry.buttock_vertices)
-        hands = _thigh_targets(ctx, s, -seat.outward)
-    return s.hold(ctx.options.settle_s)
+            s.at(s.now - 0.35 * o.sit_s).hands(0.35 * o.sit_s, hands, (1.0, 1.0))
+        return s
+
+    height = surface.height + o.seat_offset
+    for _ in range(o.seat_iterations):  # measure the seated body and correct its height
+        height += surface.height - _lowest_over(ctx, script(height, None), ctx.rig.geometry.buttock_vertices, surface)
+    draft = script(height, None)
+    facing = np.array([math.cos(draft.yaw), math.sin(draft.yaw)])
+    return script(height, _thigh_targets(ctx, draft, facing)).hold(o.settle_s)
 
 
 def lie_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
@@ -209,7 +218,7 @@ def lie_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionSc
         s.move(0.5 * duration, pelvis=mid, pitch=math.radians(-40.0), yaw=halfway, leg_ik=0.0, pose=legs)
         s.move(0.5 * duration, pelvis=torch.tensor([*centre, surface.height + back], dtype=torch.float32),
                pitch=-0.5 * math.pi, yaw=s.yaw + math.remainder(yaw - s.yaw, 2 * math.pi))  # fmt: skip
-        back += surface.height - _measure(ctx, s, ctx.rig.geometry.back_vertices)
+        back += surface.height - _lowest_over(ctx, s, ctx.rig.geometry.back_vertices, surface)
     return s.hold(o.settle_s)
 
 
@@ -249,7 +258,8 @@ class _Grip:
     behind_face: float  # grip midpoint behind the object's near face, along facing
 
 
-def _grip(ctx: MotionContext, s: MotionScript, contacts_of, distance_extra: float) -> _Grip:
+def _grip(ctx: MotionContext, s: MotionScript, contacts_of, clearance: float) -> _Grip:
+    """Where to hold the object (contacts from `contacts_of`) and stand, `clearance` behind its near face."""
     mesh = ctx.object_mesh()
     low, high = mesh.bounds()
     centre = 0.5 * (low + high)
@@ -258,7 +268,7 @@ def _grip(ctx: MotionContext, s: MotionScript, contacts_of, distance_extra: floa
     grip = contacts.points.mean(axis=0)
     near, _ = extent_along(mesh, centre, facing)
     behind = float((grip - centre)[:2] @ facing - near)
-    distance = behind + ctx.options.feet_clearance + distance_extra + ctx.offset()
+    distance = behind + clearance + ctx.offset()
     half_span = 0.5 * float(np.linalg.norm(contacts.points[0] - contacts.points[1]))
     posture = reach_posture(float(grip[2]), distance, half_span, ctx.rig, ctx.options.script.posture)
     to_object = torch.linalg.inv(ctx.obj.pose) if ctx.obj is not None else None
@@ -310,7 +320,7 @@ def _lift(ctx: MotionContext, s: MotionScript) -> _Held:
     """Take the object and stand up with it at the chest."""
     assert ctx.obj is not None
     o = ctx.options
-    grip = _grip(ctx, s, grip_contacts, 0.0)
+    grip = _grip(ctx, s, grip_contacts, o.grip_clearance)
     _take(ctx, s, grip)
     stance = _body_frame(grip.feet, _heading(grip.facing))
     start = (torch.linalg.inv(stance) @ torch.tensor([*grip.grip, 1.0], dtype=torch.float64))[:3].numpy()
@@ -385,7 +395,7 @@ def push(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScri
     """Put both palms on the object's near face and walk forwards, pushing it along the floor."""
     o, s = ctx.options, ctx.script(start)
     assert ctx.obj is not None
-    grip = _grip(ctx, s, push_contacts, o.push_reach)
+    grip = _grip(ctx, s, push_contacts, o.feet_clearance + o.push_reach)
     _take(ctx, s, grip)
     low, high = ctx.obj.world_mesh().bounds()
     radius = 0.5 * float(np.linalg.norm((high - low)[:2])) + o.object_margin

@@ -48,15 +48,15 @@ NECK_COUNTER = 0.4  # the neck undoes this share of a forward bend, so the head 
 class PostureOptions:
     """Limits and shares of the reaching posture."""
 
-    arm_reach: float = 0.93  # shoulder-to-wrist distance at most this share of the arm's length...
+    arm_reach: float = 0.97  # shoulder-to-wrist distance at most this share of the arm's length...
     min_arm_reach: float = 0.55  # ...and at least this share (arms not folded up)
     grid: int = 16  # lean and pelvis-height samples of the posture search
     squat_effort: float = 1.5  # cost of a full squat relative to the full lean
     squat_setback: float = 0.3  # pelvis moves back by this share of its lowering
-    max_lean_deg: float = 60.0  # most forward bend of the trunk
+    max_lean_deg: float = 75.0  # most forward bend of the trunk
     root_share: float = 0.55  # share of a bend taken at the hips (root tilt); the rest is the spine
-    min_pelvis_height: float = 0.55  # deepest squat, pelvis above the floor
-    balance_shift: float = 0.45  # the pelvis moves back by this share of the shoulders' forward lean
+    min_pelvis_height: float = 0.45  # deepest squat, pelvis above the floor
+    balance_shift: float = 0.35  # the pelvis moves back by this share of the shoulders' forward lean
     squat_knee_out_deg: float = 25.0  # knees turn outwards in a squat
     arm_swing_deg: float = 14.0  # arm swing per 0.2 m of foot offset while walking
 

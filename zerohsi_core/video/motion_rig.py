@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
+from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes
 from torch import Tensor
 
 from zerohsi_core.body.frames import y_up_to_z_up
@@ -29,6 +30,7 @@ LEG_BEND_REST = (0.0, 0.0, -1.0)  # the shin folds backwards (model −z) when t
 ARM_BEND_REST = (0.0, 0.0, 1.0)  # the forearm folds forwards (model +z) when the elbow flexes
 BUTTOCK_JOINTS = ("pelvis", "left_hip", "right_hip")
 BACK_JOINTS = ("pelvis", "spine1", "spine2", "spine3")
+CURLED_FINGERS = ("index", "middle", "pinky", "ring")
 FINGER_CURL_AXIS = (0.0, 0.0, -1.0)  # left fingers curl towards the palm about model −z (right: +z)
 ARM_POLE = (0.6, -0.7, -0.4)  # elbows point down, outwards and back (chest frame, left arm; x mirrored)
 MIRROR = torch.tensor([1.0, -1.0, -1.0])  # axis-angle of a left-side joint → its right-side mirror
@@ -213,107 +215,134 @@ def _align(a: Tensor, b: Tensor) -> Tensor:
 
 
 class Rig:
-    """Realises `MotionTrack`s for one body model and shape."""
+    """Realises `MotionTrack`s for one body model and shape; IK runs on the skeleton and a few vertices."""
 
     def __init__(self, model: BodyModel, betas: Tensor, options: RigOptions | None = None) -> None:
         self.model, self.options = model, options or RigOptions()
         self.betas = betas.reshape(1, -1).to(model.device, model.dtype)  # [1, nb]
         self.geometry = rig_geometry(model, self.betas[0], self.options)
+        layer = model.layer
+        expression = torch.zeros(1, model.num_expression, dtype=model.dtype, device=model.device)
+        dirs = torch.cat([layer.shapedirs, layer.expr_dirs], dim=-1)
+        self._shaped = (layer.v_template + blend_shapes(torch.cat([self.betas, expression], 1), dirs))[0]  # [V, 3]
 
     def forward(self, params: SmplxParams) -> BodyOutput:
-        """The body model's forward pass without gradients."""
+        """The body model's full forward pass, without gradients."""
         with torch.no_grad():
             return self.model.forward(params)
+
+    def skeleton(self, params: SmplxParams) -> tuple[Tensor, Tensor, Tensor]:
+        """Posed joints [T, 55, 3], their world rotations [T, 55, 3, 3] and the per-joint skinning
+        transforms [T, 55, 4, 4] of the rig's shape (no vertices: cheap)."""
+        layer, T = self.model.layer, params.batch_size
+        full = torch.cat(
+            [params.global_orient[:, None], params.body_pose, params.jaw_pose[:, None], params.leye_pose[:, None],
+             params.reye_pose[:, None], params.left_hand_pose, params.right_hand_pose], dim=1,
+        ).reshape(T, -1) + layer.pose_mean  # fmt: skip
+        rot = batch_rodrigues(full.reshape(-1, 3)).reshape(T, -1, 3, 3)
+        with torch.no_grad():
+            joints, transforms = batch_rigid_transform(rot, self.geometry.joints.expand(T, -1, -1), layer.parents)
+        transforms = transforms.clone()
+        transforms[:, :, :3, 3] += params.transl[:, None]
+        return joints + params.transl[:, None], transforms[..., :3, :3], transforms
+
+    def points(self, params: SmplxParams, ids: Tensor) -> Tensor:
+        """Posed positions [T, K, 3] of the vertices `ids` [K] (linear blend skinning with pose correctives)."""
+        layer, T = self.model.layer, params.batch_size
+        _, rotations, transforms = self.skeleton(params)
+        eye = torch.eye(3, dtype=rotations.dtype)
+        local = torch.cat([params.body_pose, params.jaw_pose[:, None], params.leye_pose[:, None],
+                           params.reye_pose[:, None], params.left_hand_pose, params.right_hand_pose], dim=1)  # fmt: skip
+        local_rot = batch_rodrigues(local.reshape(-1, 3)).reshape(T, -1, 3, 3)
+        columns = (ids[:, None] * 3 + torch.arange(3)).reshape(-1)
+        offsets = ((local_rot - eye).reshape(T, -1) @ layer.posedirs[:, columns]).reshape(T, -1, 3)
+        per_vertex = torch.einsum("kj,tjrc->tkrc", layer.lbs_weights[ids], transforms)  # [T, K, 4, 4]
+        rest = self._shaped[ids] + offsets
+        return (per_vertex[..., :3, :3] @ rest[..., None])[..., 0] + per_vertex[..., :3, 3]
 
     def realize(self, track: MotionTrack) -> SmplxParams:
         """SMPL-X parameters [T] following the track: root, leg IK, grounding, arm IK (see module doc)."""
         T, dtype = track.num_frames, self.model.dtype
-        rest = self.geometry.joints
         root = root_rotation(track.yaw, track.pitch)
-        pose = track.body_pose.clone()
         relaxed = self._hand_pose(T)
         hand_weight = 1.0 - track.arm_ik  # [T, 2]: hands that touch something are flat
         params = self.model.zeros(T).replace(
             betas=self.betas.expand(T, -1),
             global_orient=matrix_to_axis_angle(root),
-            transl=track.pelvis - rest[0],
-            body_pose=pose,
+            transl=track.pelvis - self.geometry.joints[0],
+            body_pose=track.body_pose.clone(),
             left_hand_pose=relaxed * hand_weight[:, 0, None, None],
             right_hand_pose=relaxed * MIRROR * hand_weight[:, 1, None, None],
         )
-        params = self._solve_legs(params, track, root)
-        out = self.forward(params)
-        params = self._ground(params, out, track)
-        return self._solve_arms(params, track, self.forward(params)).to(dtype=dtype)
+        params = self._ground(self._solve_legs(params, track, root), track)
+        return self._solve_arms(params, track).to(dtype=dtype)
 
     def _hand_pose(self, T: int) -> Tensor:
         """Relaxed finger curl [T, 15, 3] of the left hand (mirrored for the right by the axis sign)."""
         pose = torch.zeros(T, 15, 3, dtype=self.model.dtype, device=self.model.device)
         angle = torch.deg2rad(torch.tensor(self.options.finger_curl_deg, dtype=self.model.dtype))
-        names = [n for n in JOINT_INDEX if n.startswith("left_") and n[5:-1] in (
-            "index", "middle", "pinky", "ring")]  # fmt: skip
         first = JOINT_INDEX["left_index1"]
-        for name in names:
-            pose[:, JOINT_INDEX[name] - first] = torch.tensor(FINGER_CURL_AXIS, dtype=pose.dtype) * angle
+        for name in JOINT_INDEX:
+            if name.startswith("left_") and name[5:-1] in CURLED_FINGERS:
+                pose[:, JOINT_INDEX[name] - first] = torch.tensor(FINGER_CURL_AXIS, dtype=pose.dtype) * angle
         return pose
 
     def _solve_legs(self, params: SmplxParams, track: MotionTrack, root: Tensor) -> SmplxParams:
-        out = self.forward(params)
-        pose = params.body_pose.clone()
+        joints, _, _ = self.skeleton(params)
+        pose, rest = params.body_pose.clone(), self.geometry.joints
+        bend = torch.tensor(LEG_BEND_REST, dtype=root.dtype)
         for k, side in enumerate(SIDES):
             hip, knee, ankle = (JOINT_INDEX[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
-            out_angle = track.knee_out * SIDE_SIGN[side]
-            pole = yaw_matrix(track.yaw + out_angle)[:, :, 0]  # knees forwards, turned outwards
+            pole = yaw_matrix(track.yaw + track.knee_out * SIDE_SIGN[side])[:, :, 0]  # knees ahead, turned out
             foot_rot = yaw_matrix(track.foot_yaw[:, k]) @ y_up_to_z_up(root.dtype, root.device)
-            rest = self.geometry.joints
             locals_ = two_bone_ik(
-                out.joints[:, hip], root, rest[knee] - rest[hip], rest[ankle] - rest[knee],
-                torch.tensor(LEG_BEND_REST, dtype=root.dtype), track.feet[:, k], foot_rot, pole,
-                self.options.reach_margin,
+                joints[:, hip], root, rest[knee] - rest[hip], rest[ankle] - rest[knee], bend, track.feet[:, k],
+                foot_rot, pole, self.options.reach_margin,
             )  # fmt: skip
             for joint, local in zip((hip, knee, ankle), locals_, strict=True):
                 preset = axis_angle_to_matrix(pose[:, joint - 1])
                 pose[:, joint - 1] = matrix_to_axis_angle(blend_rotations(preset, local, track.leg_ik))
         return params.replace(body_pose=pose)
 
-    def _ground(self, params: SmplxParams, out: BodyOutput, track: MotionTrack) -> SmplxParams:
+    def _ground(self, params: SmplxParams, track: MotionTrack) -> SmplxParams:
         """Shift grounded frames vertically so the lowest vertex of the planted feet is on z = 0."""
-        lows = torch.stack([out.vertices[:, ids, 2].min(dim=1).values for ids in self.geometry.foot_vertices], 1)
+        feet = self.geometry.foot_vertices
+        lows = self.points(params, torch.cat(feet))[..., 2]  # [T, K0 + K1]
+        lows = torch.stack([lows[:, : len(feet[0])].min(1).values, lows[:, len(feet[0]) :].min(1).values], 1)
         planted = torch.where(track.foot_contact, lows, torch.full_like(lows, float("inf"))).min(dim=1).values
         shift = torch.where(track.grounded & torch.isfinite(planted), -planted, torch.zeros_like(planted))
         return params.replace(transl=params.transl + shift[:, None] * torch.tensor([0.0, 0.0, 1.0]))
 
-    def _solve_arms(self, params: SmplxParams, track: MotionTrack, out: BodyOutput) -> SmplxParams:
+    def _solve_arms(self, params: SmplxParams, track: MotionTrack) -> SmplxParams:
         """Arm IK putting the palm-centre vertices on the hand targets; later passes remove the residual
         that pose correctives leave in frames where the IK has full weight."""
         rest = self.geometry.joints
-        chest = out.joint_transforms[:, JOINT_INDEX["spine3"], :3, :3]  # [T, 3, 3], arm-independent
+        joints, rotations, _ = self.skeleton(params)  # the arms do not move the shoulders
         correction = torch.zeros_like(track.hands)  # [T, 2, 3]
         full = (track.arm_ik >= 1.0)[..., None]  # [T, 2, 1]
         active = [k for k in range(len(SIDES)) if bool((track.arm_ik[:, k] > 0).any())]
+        palm_ids = torch.tensor(self.geometry.palm_vertex)
         for _ in range(max(1, self.options.palm_iterations) if active else 0):
             pose = params.body_pose.clone()
             for k in active:
-                side = SIDES[k]
+                side, sign = SIDES[k], SIDE_SIGN[SIDES[k]]
                 shoulder, elbow, wrist = (JOINT_INDEX[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
-                sign = SIDE_SIGN[side]
                 hand_rot = frame_rotation(
                     track.finger_dir[:, k], track.palm_normal[:, k],
                     torch.tensor([sign, 0.0, 0.0], dtype=rest.dtype), torch.tensor(PALM_REST, dtype=rest.dtype),
                 )  # fmt: skip
                 goal = track.hands[:, k] - hand_rot @ self.geometry.palm_offset[k] + correction[:, k]
-                pole = chest @ torch.tensor(ARM_POLE, dtype=rest.dtype) * torch.tensor([sign, 1.0, 1.0])
+                pole = rotations[:, JOINT_INDEX["spine3"]] @ (torch.tensor(ARM_POLE) * torch.tensor([sign, 1.0, 1.0]))
                 locals_ = two_bone_ik(
-                    out.joints[:, shoulder], out.joint_transforms[:, PARENTS[shoulder], :3, :3],
-                    rest[elbow] - rest[shoulder], rest[wrist] - rest[elbow],
-                    torch.tensor(ARM_BEND_REST, dtype=rest.dtype), goal, hand_rot, pole, self.options.reach_margin,
+                    joints[:, shoulder], rotations[:, PARENTS[shoulder]], rest[elbow] - rest[shoulder],
+                    rest[wrist] - rest[elbow], torch.tensor(ARM_BEND_REST, dtype=rest.dtype), goal, hand_rot, pole,
+                    self.options.reach_margin,
                 )  # fmt: skip
                 for joint, local in zip((shoulder, elbow, wrist), locals_, strict=True):
                     preset = axis_angle_to_matrix(track.body_pose[:, joint - 1])
                     blended = blend_rotations(preset, local, track.arm_ik[:, k])
                     pose[:, joint - 1] = matrix_to_axis_angle(blended)
             params = params.replace(body_pose=pose)
-            solved = self.forward(params)
-            palms = solved.vertices[:, list(self.geometry.palm_vertex)]  # [T, 2, 3]
+            palms = self.points(params, palm_ids)  # [T, 2, 3]
             correction = correction + torch.where(full, track.hands - palms, torch.zeros_like(palms))
         return params

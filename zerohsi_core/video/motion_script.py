@@ -216,31 +216,46 @@ class MotionScript:
     def end_seated(self) -> None:
         self._seated[-1][1] = self.now
 
-    def build(self, t: Tensor) -> tuple[MotionTrack, Tensor | None, Tensor]:
-        """Sample at times t [T]: (track, object poses [T, 4, 4] float64 or None, hand contact [T] bool)."""
+    def _ground(self, t: Tensor) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor]:
+        """Channels at times t [T], with pelvis [T, 3] and heading [T] following the walks, and how much
+        each time is inside a walk [T] (0 at standstill, 1 at full pace)."""
         ch = {name: keyframes(t, [k for k, _ in keys], torch.stack([v for _, v in keys]))
               for name, keys in self._keys.items()}  # fmt: skip
         pelvis, yaw = ch["pelvis"].clone(), ch["yaw"].clone()
         walking = torch.zeros_like(t)
+        r = self.options.steps.ramp
         for walk in self._walks:
             inside = (t >= walk.start) & (t <= walk.end)
+            if not bool(inside.any()):
+                continue
             u = (t[inside] - walk.start) / (walk.end - walk.start)
             length = float(polyline_length(walk.path)[-1])
-            s = (cruise(u, self.options.steps.ramp) * length).numpy().astype(np.float64)
+            s = (cruise(u, r) * length).numpy().astype(np.float64)
             points, _ = along_path(walk.path, s)
-            heading = torch.as_tensor(np.unwrap(self._headings(walk.path, s)), dtype=t.dtype)
-            heading = heading + 2 * math.pi * round((walk.yaw_start - float(heading[0])) / (2 * math.pi))
-            r = self.options.steps.ramp
+            ends = np.unwrap(self._headings(walk.path, np.linspace(0.0, length, 64)))
+            shift = 2 * math.pi * round((walk.yaw_start - float(ends[0])) / (2 * math.pi))
+            ends = ends + shift
+            heading = torch.as_tensor(np.interp(s, np.linspace(0.0, length, 64), ends), dtype=t.dtype)
             into, out = smoothstep(u / r), smoothstep((u - 1.0 + r) / r)
-            heading = heading + (1 - into) * (walk.yaw_start - heading[0]) + out * (walk.yaw_end - heading[-1])
+            heading = heading + (1 - into) * (walk.yaw_start - ends[0]) + out * (walk.yaw_end - ends[-1])
             pelvis[inside, :2] = torch.as_tensor(points, dtype=t.dtype)
             yaw[inside] = heading
             walking[inside] = torch.minimum(into, smoothstep((1.0 - u) / r))
         pelvis[:, 2] -= self.options.walk_drop * walking
+        return ch, pelvis, yaw, walking
+
+    def build(self, t: Tensor) -> tuple[MotionTrack, Tensor | None, Tensor]:
+        """Sample at times t [T]: (track, object poses [T, 4, 4] float64 or None, hand contact [T] bool)."""
+        ch, pelvis, yaw, walking = self._ground(t)
+
+        def state_at(time: float) -> tuple[Tensor, Tensor]:
+            _, p, y, _ = self._ground(torch.tensor([time], dtype=t.dtype))
+            return p[0, :2], y[0]
+
         g = self.rig.geometry
         offsets = torch.stack([torch.stack([(g.joints[i] - g.joints[0])[2], (g.joints[i] - g.joints[0])[0]])
                                for i in (7, 8)])  # fmt: skip  # ankles (forward, left) of the pelvis
-        feet = footsteps(t, pelvis[:, :2], yaw, self._steps, offsets, g.ankle_height, self.options.steps)
+        feet = footsteps(t, state_at, self._steps, offsets, g.ankle_height, self.options.steps)
         forward = torch.stack([torch.cos(yaw), torch.sin(yaw)], dim=-1)  # [T, 2]
         ahead = ((feet.position[..., :2] - pelvis[:, None, :2]) * forward[:, None]).sum(-1)  # [T, 2]
         pose = with_arm_swing(ch["pose"], ahead.flip(1) * walking[:, None], self.options.posture)

@@ -20,8 +20,8 @@ class SiteOptions:
     edge_probe_out: float = 0.12  # probe points this far outside an edge...
     edge_probe_heights: tuple[float, ...] = (0.15, 0.3)  # ...and this high above the surface
     edge_blocked: float = 0.05  # an edge is blocked where geometry is closer than this to a probe
-    grip_heights: tuple[float, ...] = (0.75, 0.6, 0.5, 0.4, 0.3)  # tried in order, share of object height
-    grip_depths: tuple[float, ...] = (0.0, -0.08, 0.08)  # offsets along the facing direction tried
+    grip_heights: tuple[float, ...] = (0.85, 0.7, 0.55, 0.4, 0.3)  # tried in order, share of object height
+    grip_depths: tuple[float, ...] = (-0.25, 0.0, 0.25)  # offsets along the facing, share of the depth
     grip_span: tuple[float, float] = (0.12, 0.7)  # accepted distance between the two grip points
     push_top_margin: float = 0.05  # push hands this far below the object's top...
     push_height: float = 0.95  # ...and no higher than this above the floor
@@ -55,6 +55,15 @@ def surface_edges(surface: Surface) -> list[Edge]:
             along = other[:2] / np.linalg.norm(other[:2])
             edges.append(Edge(c + sign * half * axis, out, along, float(length), float(depth)))
     return edges
+
+
+def over_surface(surface: Surface, points: np.ndarray, margin: float) -> np.ndarray:
+    """Mask [N] of points [N, 3] whose projection lies inside the surface rectangle shrunk by `margin`."""
+    c, n, u = np.asarray(surface.center), np.asarray(surface.normal), np.asarray(surface.u_axis)
+    v = np.cross(n, u)
+    offset = points - c
+    a, b = 0.5 * surface.size[0] - margin, 0.5 * surface.size[1] - margin
+    return (np.abs(offset @ u) <= a) & (np.abs(offset @ v) <= b)
 
 
 def open_edges(surface: Surface, sdf: MeshSDF, options: SiteOptions) -> list[Edge]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,8 +104,7 @@ def _neutral(xy: Tensor, yaw: Tensor, offsets: Tensor) -> Tensor:
 
 def footsteps(
     t: Tensor,  # [T] seconds
-    pelvis_xy: Tensor,  # [T, 2]
-    yaw: Tensor,  # [T]
+    state_at: Callable[[float], tuple[Tensor, Tensor]],  # time -> pelvis xy [2], heading []
     segments: Sequence[tuple[float, float, float]],  # (start, end, stance width scale) of stepping
     offsets: Tensor,  # [2, 2] rest ankle offsets from the pelvis (forward, left) of the left, right foot
     ankle_height: Tensor,  # [2]
@@ -114,17 +113,14 @@ def footsteps(
     """Planted feet that step during `segments`: each step lands the swing foot under where the pelvis
     will be half a step later (the last two steps under the final pose), alternating feet."""
     T = t.shape[0]
-    plant_xy = _neutral(pelvis_xy[0], yaw[0], offsets)  # [2, 2]
-    plant_yaw = yaw[0].repeat(2).clone()
+    xy0, yaw0 = state_at(0.0)
+    plant_xy = _neutral(xy0, yaw0, offsets)  # [2, 2]
+    plant_yaw = yaw0.repeat(2).clone()
     position = torch.zeros(T, 2, 3, dtype=t.dtype)
     foot_yaw = torch.zeros(T, 2, dtype=t.dtype)
     contact = torch.ones(T, 2, dtype=torch.bool)
     position[:, :, :2], position[:, :, 2] = plant_xy, ankle_height
     foot_yaw[:] = plant_yaw
-
-    def state_at(time: float) -> tuple[Tensor, Tensor]:
-        i = int(torch.searchsorted(t, torch.tensor(time, dtype=t.dtype)).clamp(max=T - 1))
-        return pelvis_xy[i], yaw[i]
 
     for start, end, width in sorted(segments):
         xy0, yaw0 = state_at(start)

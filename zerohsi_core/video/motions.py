@@ -99,10 +99,11 @@ class MotionOptions:
     object_stand_off: float = 0.7  # pelvis from an object's centre (walk_to)
     lean_inset: float = 0.12  # palms this far inside a surface edge (lean_on)
     lean_hand_span: float = 0.42  # distance between the palms (lean_on)
-    feet_clearance: float = 0.22  # feet this far behind an object's near face (lift, push)
+    feet_clearance: float = 0.22  # feet this far behind an edge or an object's near face
+    grip_clearance: float = 0.12  # feet behind the near face of an object lifted (knees splay round it)
     chest_front: float = 0.14  # front of the chest ahead of the pelvis (carrying)
     carry_gap: float = 0.04  # between the chest and a carried object
-    hold_height: float = 1.0  # palms above the floor while carrying
+    hold_height: float = 1.1  # palms above the floor while carrying
     carry_distance: float = 1.5  # carried this far ahead when no destination is given
     carry_speed: float = 0.8  # m/s
     push_distance: float = 1.0
@@ -116,8 +117,10 @@ class MotionOptions:
     place_jitter: float = 0.03  # seeded ± metres of sitting spots and stand-off distances
     lie_head_sign: int = 0  # 0: seeded; ±1: head towards ± the surface's long axis
     seat_offset: float = 0.1  # first guess of the pelvis above a seat (then measured on the body)
+    seat_iterations: int = 3  # measurements of the body on a seat or surface lain on
     back_offset: float = 0.1  # first guess of the pelvis above a surface lain on (then measured)
     lie_shift: float = 0.04  # pelvis shifted towards the feet from the surface's centre when lying
+    over_margin: float = 0.05  # body vertices this far inside a surface's rectangle rest on it
     thigh_share: float = 0.62  # palms rest this far from hip to knee when seated
     push_reach: float = 0.25  # extra distance between the feet and the pushed face
     wave_height: float = 0.25  # palm above the shoulder
