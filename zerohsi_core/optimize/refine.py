@@ -154,7 +154,7 @@ def refine_clip(
         if it % options.report_every == 0 or it == options.iters - 1:
             for key, value in (("total", total), ("fit", fit), ("contact", contact.mean()), ("smooth", smooth)):
                 history[key].append(float(value.detach()))
-            report(progress, ProgressEvent(STAGE, (it + 1) / options.iters, iteration=it, loss=float(total)))
+            report(progress, ProgressEvent(STAGE, (it + 1) / options.iters, iteration=it, loss=history["total"][-1]))
     with torch.no_grad():
         final = current(decode()).detach()
         joints = model.forward(final).joints
