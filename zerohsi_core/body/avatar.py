@@ -141,10 +141,10 @@ class GaussianAvatar(nn.Module):
     def colors(self, geometry: AvatarGeometry, camera_centers: Tensor | None) -> Tensor:
         """F_color(Θ, V(T)) (Eq. 5): RGB [B, C, N, 3] seen from camera centres [B, C, 3] (None: no view
         direction, C = 1). The view direction enters in each Gaussian's triangle frame."""
-        b, n = geometry.means.shape[:2]
-        hidden = self.color_feature(self.features)[None, None] + self.color_pose(geometry.color_code)[
-            :, None, None
-        ]  # [B, 1, N, H]
+        per_gaussian = self.color_feature(self.features)  # [N, H]
+        hidden = (
+            per_gaussian[None, None] + self.color_pose(geometry.color_code)[:, None, None]
+        )  # [B, 1, N, H]
         if camera_centers is not None:
             rays = F.normalize(geometry.means[:, None] - camera_centers[:, :, None], dim=-1)  # [B, C, N, 3]
             local = torch.einsum("bnji,bcnj->bcni", geometry.frames, rays)  # R^T ray

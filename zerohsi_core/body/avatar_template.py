@@ -29,7 +29,7 @@ class DefaultAppearance:
     ambient: float = 0.62  # shade = ambient + (1 - ambient) * max(0, n . light)
     hair_top: float = 0.35  # head Gaussians whose normalised offset from the head centre has y above this
     hair_back: float = -0.15  # ... or z below this (behind the ears)
-    hair_nape: float = -0.45  # ... and y above this belong to the hair
+    hair_nape: float = -0.6  # ... and y above this belong to the hair
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class AvatarOptions:
     """How the template Gaussians are laid out and how big the pose-dependent networks are (Eq. 3-6)."""
 
     gaussians_per_face: int = 1  # used when num_gaussians == 0: every triangle gets this many
-    num_gaussians: int = 0  # > 0: this many, spread over the surface by area (stratified), for speed
+    num_gaussians: int = 0  # > 0: this many, spread over the triangles by area^area_exponent (stratified)
+    area_exponent: float = 0.5  # < 1 puts more Gaussians where the mesh is finer (face, hands)
     seed: int = 0  # barycentric sampling
     normal_offset: float = 0.0  # metres along the triangle normal at initialisation
     init_scale_factor: float = 0.7  # in-plane std = factor * sqrt(surface area per Gaussian)
@@ -99,16 +100,18 @@ def _uniform_bary(n: int, generator: torch.Generator, dtype: torch.dtype) -> Ten
 
 def anchor_gaussians(rest_vertices: Tensor, faces: Tensor, options: AvatarOptions) -> Anchors:
     """Place the template Gaussians on the rest mesh [V, 3] / [F, 3]: k per triangle (centroid for k = 1),
-    or `num_gaussians` spread by area with stratified sampling of the cumulative area."""
+    or `num_gaussians` by stratified sampling of the cumulative triangle weight area^area_exponent."""
     generator = torch.Generator().manual_seed(options.seed)
     dtype = rest_vertices.dtype
     areas = triangle_areas(rest_vertices.detach().cpu(), faces.cpu())  # [F]
     if options.num_gaussians > 0:
         n = options.num_gaussians
-        cumulative = areas.cumsum(0)
+        weights = areas.pow(options.area_exponent)  # [F] sampling weight of each triangle
+        cumulative = weights.cumsum(0)
         positions = (torch.arange(n, dtype=dtype) + torch.rand(n, generator=generator, dtype=dtype)) / n
         face = torch.searchsorted(cumulative, positions * cumulative[-1]).clamp_max(len(areas) - 1)
-        return Anchors(face, _uniform_bary(n, generator, dtype), torch.full((n,), float(cumulative[-1]) / n))
+        expected = n * weights[face] / cumulative[-1]  # Gaussians expected on each one's triangle
+        return Anchors(face, _uniform_bary(n, generator, dtype), areas[face] / expected)
     k = options.gaussians_per_face
     face = torch.arange(len(areas)).repeat_interleave(k)
     if k == 1:

@@ -1,5 +1,6 @@
-"""Inputs of `zerohsi avatar fit`: a folder of images plus one JSON or npz file with the camera and the
-world-frame SMPL-X parameters of every image (see docs/BODY.md for the layout)."""
+"""Inputs of `zerohsi avatar fit`: a folder of images plus one spec file with, per image, the camera (K,
+world_to_cam) and world-frame SMPL-X parameters: JSON {"frames": [{"image": name, "K": ..., ...}]} or an
+npz of arrays stacked over the images (optional "images": names; a value of one image's shape is shared)."""
 
 import json
 from dataclasses import dataclass
@@ -67,6 +68,14 @@ def _image(path: Path, mode: str) -> np.ndarray:
         raise AssetError(f"cannot read image {path}: {exc}") from exc
 
 
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    if len({img.shape for img in images}) != 1:
+        raise InputError(
+            f"all images (and masks) must have one size, got {sorted({i.shape for i in images})}"
+        )
+    return np.stack(images)
+
+
 def _field(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...], v: int) -> np.ndarray:
     """arrays[key] as [V, *shape]: given per image (any layout of the same size) or once for all."""
     value = np.asarray(arrays[key], dtype=np.float64)
@@ -83,11 +92,10 @@ def _field(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...], v: i
 def _params(arrays: dict[str, np.ndarray], model: BodyModel, v: int) -> SmplxParams:
     params = model.zeros(v)
     keys = [k for k in ("global_orient", "transl", "body_pose", "betas", *_OPTIONAL_ZERO) if k in arrays]
+    shapes = {k: tuple(getattr(params, k).shape[1:]) for k in keys}
     tensors = {
-        k: torch.as_tensor(np.ascontiguousarray(_field(arrays, k, tuple(getattr(params, k).shape[1:]), v)),
-                           dtype=model.dtype, device=model.device)
-        for k in keys
-    }  # fmt: skip
+        k: torch.tensor(_field(arrays, k, shapes[k], v), dtype=model.dtype, device=model.device) for k in keys
+    }
     return params.replace(**tensors).validate()
 
 
@@ -96,6 +104,8 @@ def load_fit_inputs(
 ) -> FitInputs:
     """Read images (and optional same-named masks, white = human) and the spec into `FitInputs`."""
     image_dir = Path(image_dir)
+    if not image_dir.is_dir():
+        raise AssetError(f"image folder {image_dir} does not exist")
     names, arrays = _read_spec(Path(spec))
     if names is None:
         names = sorted(p.name for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -104,14 +114,14 @@ def load_fit_inputs(
         raise InputError(f"fit spec {spec} lacks {missing or 'images'}; every image needs K, world_to_cam, "
                          "global_orient, transl (body_pose, betas and hand poses are optional)")  # fmt: skip
     v = len(names)
-    images = np.stack([_image(image_dir / n, "RGB") for n in names])  # [V, H, W, 3]
+    images = _stack([_image(image_dir / n, "RGB") for n in names])  # [V, H, W, 3]
     masks = None
     if mask_dir is not None:
-        masks = torch.from_numpy(np.stack([_image(Path(mask_dir) / n, "L") for n in names]))
+        masks = torch.from_numpy(_stack([_image(Path(mask_dir) / n, "L") for n in names]))  # [V, H, W]
+        if masks.shape != images.shape[:3]:
+            raise InputError(f"masks are {tuple(masks.shape[1:])} pixels, images {images.shape[1:3]}")
     h, w = images.shape[1:3]
-    K, w2c = _field(arrays, "K", (3, 3), v), _field(arrays, "world_to_cam", (4, 4), v)
-    cameras = [
-        Camera(torch.as_tensor(K[i], dtype=torch.float32), torch.as_tensor(w2c[i], dtype=torch.float32), w, h)
-        for i in range(v)
-    ]
+    K = torch.tensor(_field(arrays, "K", (3, 3), v), dtype=torch.float32)  # [V, 3, 3]
+    w2c = torch.tensor(_field(arrays, "world_to_cam", (4, 4), v), dtype=torch.float32)  # [V, 4, 4]
+    cameras = [Camera(K[i], w2c[i], w, h) for i in range(v)]
     return FitInputs(torch.from_numpy(images), masks, _params(arrays, model, v), cameras, names)

@@ -62,7 +62,10 @@ def walk_map(mesh: TriMesh, options: PathOptions | None = None, sdf: MeshSDF | N
     grid = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1)  # [nx, ny, 2]
     heights = np.asarray(options.slice_heights)
     points = np.concatenate(
-        [np.repeat(grid[..., None, :], len(heights), axis=2), np.broadcast_to(heights, (nx, ny, len(heights)))[..., None]],
+        [
+            np.repeat(grid[..., None, :], len(heights), axis=2),
+            np.broadcast_to(heights, (nx, ny, len(heights)))[..., None],
+        ],
         axis=-1,
     ).reshape(-1, 3)
     distance = np.asarray(sdf(points)).reshape(nx, ny, len(heights))
@@ -79,7 +82,9 @@ def _cell_cost(clearance: np.ndarray, options: PathOptions) -> np.ndarray:
     return np.where(clearance < options.body_radius, options.blocked_cost, cost)
 
 
-def plan_path(walk: WalkMap, start: np.ndarray, goal: np.ndarray, options: PathOptions | None = None) -> np.ndarray:
+def plan_path(
+    walk: WalkMap, start: np.ndarray, goal: np.ndarray, options: PathOptions | None = None
+) -> np.ndarray:
     """A short, smooth walking path [K, 2] from start [2] to goal [2] that keeps away from obstacles
     (start and goal are kept exactly, even when they lie close to furniture)."""
     options = options or PathOptions()
@@ -95,7 +100,9 @@ def plan_path(walk: WalkMap, start: np.ndarray, goal: np.ndarray, options: PathO
         b = ids[max(0, di) : nx + min(0, di), max(0, dj) : ny + min(0, dj)].ravel()
         rows.append(a), cols.append(b)
         weights.append(0.5 * (cost[a] + cost[b]) * walk.cell * np.hypot(di, dj))
-    graph = coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(nx * ny,) * 2)
+    graph = coo_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(nx * ny,) * 2
+    )
     s_ij, g_ij = walk.index(start), walk.index(goal)
     source, target = int(ids[s_ij[0], s_ij[1]]), int(ids[g_ij[0], g_ij[1]])
     _, predecessors = dijkstra(graph.tocsr(), indices=source, return_predecessors=True)

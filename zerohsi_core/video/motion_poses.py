@@ -12,7 +12,7 @@ from torch import Tensor
 
 from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_POSE_JOINTS
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from zerohsi_core.video.motion_rig import Rig, root_rotation
+from zerohsi_core.video.motion_rig import PALM_REST, Rig, frame_rotation, root_rotation
 
 Angles = Mapping[str, tuple[float, float, float]]  # joint name -> axis-angle in degrees (model axes)
 
@@ -48,14 +48,14 @@ NECK_COUNTER = 0.4  # the neck undoes this share of a forward bend, so the head 
 class PostureOptions:
     """Limits and shares of the reaching posture."""
 
-    arm_reach: float = 0.97  # shoulder-to-wrist distance at most this share of the arm's length...
+    arm_reach: float = 0.96  # shoulder-to-wrist distance at most this share of the arm's length...
     min_arm_reach: float = 0.55  # ...and at least this share (arms not folded up)
     grid: int = 16  # lean and pelvis-height samples of the posture search
     squat_effort: float = 1.5  # cost of a full squat relative to the full lean
     squat_setback: float = 0.3  # pelvis moves back by this share of its lowering
     max_lean_deg: float = 75.0  # most forward bend of the trunk
     root_share: float = 0.55  # share of a bend taken at the hips (root tilt); the rest is the spine
-    min_pelvis_height: float = 0.45  # deepest squat, pelvis above the floor
+    min_pelvis_height: float = 0.38  # deepest squat, pelvis above the floor
     balance_shift: float = 0.35  # the pelvis moves back by this share of the shoulders' forward lean
     squat_knee_out_deg: float = 25.0  # knees turn outwards in a squat
     arm_swing_deg: float = 14.0  # arm swing per 0.2 m of foot offset while walking
@@ -95,12 +95,32 @@ class Posture:
     knee_out: float  # radians
 
 
-def reach_posture(
-    hand_height: float, distance: float, half_span: float, rig: Rig, options: PostureOptions
-) -> Posture:
-    """The least effortful posture (leaning the trunk costs less than squatting) whose shoulders are within
-    comfortable reach of palms `hand_height` above the floor, `distance` ahead of the feet and `half_span`
-    to either side: a grid over lean and pelvis height, evaluated on the body (legs play no part)."""
+@dataclass(frozen=True)
+class Reach:
+    """Palm targets in the frame of the feet (origin between the feet on the floor, facing +x)."""
+
+    palms: Tensor  # [2, 3] left, right
+    normals: Tensor  # [2, 3] direction each palm faces
+    fingers: Tensor  # [2, 3] direction the fingers point
+
+    @classmethod
+    def symmetric(cls, ahead: float, half_span: float, height: float, normal: str, fingers: str) -> Reach:
+        """Both palms `ahead` of the feet, `half_span` to either side at `height`; normal/fingers: "in"
+        (towards each other), "down", "forward" or "up"."""
+        axes = {"down": (0.0, 0.0, -1.0), "forward": (1.0, 0.0, 0.0), "up": (0.0, 0.0, 1.0)}
+
+        def pair(kind: str) -> Tensor:
+            if kind == "in":
+                return torch.tensor([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
+            return torch.tensor([axes[kind]] * 2)
+
+        palms = torch.tensor([[ahead, half_span, height], [ahead, -half_span, height]])
+        return cls(palms, pair(normal), pair(fingers))
+
+
+def reach_posture(reach: Reach, rig: Rig, options: PostureOptions) -> Posture:
+    """The least effortful posture (leaning the trunk costs less than squatting) whose wrists reach the palm
+    targets comfortably: a grid over lean and pelvis height, evaluated on the body (legs play no part)."""
     g = rig.geometry
     standing = g.standing_pelvis_height
     leans = torch.linspace(0.0, options.max_lean_deg, options.grid)
@@ -110,23 +130,28 @@ def reach_posture(
     setback = options.balance_shift * trunk * torch.sin(torch.deg2rad(lean)) + options.squat_setback * (
         standing - pelvis
     )
-    pose = torch.stack([pose_from_angles(merged(STANDING, bend(float(a), options)))[0] for a in lean])
-    track_root = torch.stack([-setback, torch.zeros_like(lean), pelvis], dim=-1)  # feet at the origin, facing +x
+    per_degree = pose_from_angles(bend(1.0, options))  # a bend is linear in its angle
+    pose = pose_from_angles(STANDING) + lean[:, None, None] * per_degree  # [N, 21, 3]
+    root = root_rotation(torch.zeros_like(lean), torch.deg2rad(lean * options.root_share))
     params = rig.model.zeros(len(lean)).replace(
         betas=rig.betas.expand(len(lean), -1),
-        global_orient=matrix_to_axis_angle(root_rotation(torch.zeros_like(lean), torch.deg2rad(lean * options.root_share))),
-        transl=track_root - g.joints[0],
+        global_orient=matrix_to_axis_angle(root),
+        transl=torch.stack([-setback, torch.zeros_like(lean), pelvis], dim=-1) - g.joints[0],
         body_pose=pose,
     )
-    out = rig.forward(params)
-    hands = torch.tensor([[distance, half_span, hand_height], [distance, -half_span, hand_height]])
-    shoulders = out.joints[:, [JOINT_INDEX["left_shoulder"], JOINT_INDEX["right_shoulder"]]]  # [N, 2, 3]
-    reach = (hands - shoulders).norm(dim=-1).max(dim=1).values  # [N]
-    arm = g.limb_length("arm") + float(g.palm_offset[0].norm())
-    feasible = (reach <= options.arm_reach * arm) & (reach >= options.min_arm_reach * arm)
+    joints, _, _ = rig.skeleton(params)
+    shoulders = joints[:, [JOINT_INDEX["left_shoulder"], JOINT_INDEX["right_shoulder"]]]  # [N, 2, 3]
+    rest_fingers = torch.tensor([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
+    hand_rot = frame_rotation(
+        reach.fingers, reach.normals, rest_fingers, torch.tensor(PALM_REST).expand(2, 3)
+    )
+    wrists = reach.palms - (hand_rot @ g.palm_offset[..., None])[..., 0]  # [2, 3]
+    distance = (wrists - shoulders).norm(dim=-1).max(dim=1).values  # [N]
+    arm = g.limb_length("arm")
+    feasible = (distance <= options.arm_reach * arm) & (distance >= options.min_arm_reach * arm)
     squat = (standing - pelvis) / max(standing - options.min_pelvis_height, 1e-6)
     effort = lean / options.max_lean_deg + options.squat_effort * squat
-    i = int(torch.where(feasible, effort, 1e3 + (reach - options.arm_reach * arm).abs()).argmin())
+    i = int(torch.where(feasible, effort, 1e3 + (distance - options.arm_reach * arm).abs()).argmin())
     return Posture(
         lean=math.radians(float(lean[i])),
         pelvis_height=float(pelvis[i]),

@@ -42,9 +42,11 @@ class RigOptions:
     """Tuning of the IK: reach margin, palm-contact refinement, relaxed finger curl."""
 
     reach_margin: float = 0.995  # targets beyond this fraction of the limb length are pulled in
-    palm_iterations: int = 2  # re-solves that remove the residual palm error (pose correctives)
+    palm_iterations: int = 3  # at most this many solves to remove the palm error of pose correctives...
+    palm_tolerance: float = 1e-4  # ...stopping once it is below this (metres)
     finger_curl_deg: float = 12.0  # per finger joint of a hand that touches nothing
     palm_radius: float = 0.02  # palm-centre vertex: lowest on the palm side within this of the centre
+    sole_height: float = 0.03  # foot vertices this close to the rest pose's lowest one form the sole
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class RigGeometry:
     palm_vertex: tuple[int, int]  # palm-centre vertex of the left and right hand
     palm_offset: Tensor  # [2, 3] palm vertex − wrist joint, rest
     ankle_height: Tensor  # [2] ankle joint above the sole when the foot is flat
-    foot_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each foot
+    foot_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each sole (the lowest part of the foot)
     hand_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each hand
     thigh_vertices: tuple[Tensor, Tensor]  # [K] vertices dominated by each hip joint
     buttock_vertices: Tensor  # [K] vertices dominated by the pelvis and hips
@@ -72,8 +74,11 @@ class RigGeometry:
 
     def limb_length(self, kind: str) -> float:
         """Total length of both arm bones (shoulder→wrist) or leg bones (hip→ankle)."""
-        a, b, c = ("left_shoulder", "left_elbow", "left_wrist") if kind == "arm" else (
-            "left_hip", "left_knee", "left_ankle")  # fmt: skip
+        a, b, c = (
+            ("left_shoulder", "left_elbow", "left_wrist")
+            if kind == "arm"
+            else ("left_hip", "left_knee", "left_ankle")
+        )
         return float(self.bone(a, b).norm() + self.bone(b, c).norm())
 
 
@@ -97,7 +102,8 @@ def rig_geometry(model: BodyModel, betas: Tensor, options: RigOptions | None = N
         palms.append(palm)
         offsets.append(verts[palm] - joints[wrist])
         foot_ids = model.foot_vertex_ids(side)  # type: ignore[arg-type]
-        feet.append(foot_ids)
+        sole = verts[foot_ids, 1] < verts[foot_ids, 1].min() + options.sole_height
+        feet.append(foot_ids[sole])
         hands.append(model.hand_vertex_ids(side))  # type: ignore[arg-type]
         ankles.append(joints[JOINT_INDEX[f"{side}_ankle"], 1] - verts[foot_ids, 1].min())
 
@@ -160,7 +166,9 @@ def blend_rotations(a: Tensor, b: Tensor, weight: Tensor) -> Tensor:
     return a @ axis_angle_to_matrix(delta * weight[:, None])
 
 
-def frame_rotation(primary: Tensor, secondary: Tensor, rest_primary: Tensor, rest_secondary: Tensor) -> Tensor:
+def frame_rotation(
+    primary: Tensor, secondary: Tensor, rest_primary: Tensor, rest_secondary: Tensor
+) -> Tensor:
     """Rotation [T,3,3] taking the rest frame (primary, secondary ⟂) to the target frame (Gram–Schmidt)."""
 
     def frame(p: Tensor, s: Tensor) -> Tensor:
@@ -224,40 +232,51 @@ class Rig:
         layer = model.layer
         expression = torch.zeros(1, model.num_expression, dtype=model.dtype, device=model.device)
         dirs = torch.cat([layer.shapedirs, layer.expr_dirs], dim=-1)
-        self._shaped = (layer.v_template + blend_shapes(torch.cat([self.betas, expression], 1), dirs))[0]  # [V, 3]
+        self._correctives = bool(layer.posedirs.abs().max() > 0)  # the stand-in has none
+        self._shaped = (layer.v_template + blend_shapes(torch.cat([self.betas, expression], 1), dirs))[
+            0
+        ]  # [V, 3]
 
     def forward(self, params: SmplxParams) -> BodyOutput:
         """The body model's full forward pass, without gradients."""
         with torch.no_grad():
             return self.model.forward(params)
 
+    def _full_pose(self, params: SmplxParams) -> Tensor:
+        """Axis-angle of all 55 joints [T, 55, 3] in the model's order, mean pose added."""
+        parts = [params.global_orient[:, None], params.body_pose, params.jaw_pose[:, None]]
+        parts += [
+            params.leye_pose[:, None],
+            params.reye_pose[:, None],
+            params.left_hand_pose,
+            params.right_hand_pose,
+        ]
+        full = torch.cat(parts, dim=1)
+        return full + self.model.layer.pose_mean.reshape(1, -1, 3)
+
     def skeleton(self, params: SmplxParams) -> tuple[Tensor, Tensor, Tensor]:
         """Posed joints [T, 55, 3], their world rotations [T, 55, 3, 3] and the per-joint skinning
         transforms [T, 55, 4, 4] of the rig's shape (no vertices: cheap)."""
-        layer, T = self.model.layer, params.batch_size
-        full = torch.cat(
-            [params.global_orient[:, None], params.body_pose, params.jaw_pose[:, None], params.leye_pose[:, None],
-             params.reye_pose[:, None], params.left_hand_pose, params.right_hand_pose], dim=1,
-        ).reshape(T, -1) + layer.pose_mean  # fmt: skip
-        rot = batch_rodrigues(full.reshape(-1, 3)).reshape(T, -1, 3, 3)
+        T = params.batch_size
+        rot = batch_rodrigues(self._full_pose(params).reshape(-1, 3)).reshape(T, -1, 3, 3)
+        rest = self.geometry.joints.expand(T, -1, -1)
         with torch.no_grad():
-            joints, transforms = batch_rigid_transform(rot, self.geometry.joints.expand(T, -1, -1), layer.parents)
+            joints, transforms = batch_rigid_transform(rot, rest, self.model.layer.parents)
         transforms = transforms.clone()
         transforms[:, :, :3, 3] += params.transl[:, None]
         return joints + params.transl[:, None], transforms[..., :3, :3], transforms
 
     def points(self, params: SmplxParams, ids: Tensor) -> Tensor:
-        """Posed positions [T, K, 3] of the vertices `ids` [K] (linear blend skinning with pose correctives)."""
+        """Posed positions [T, K, 3] of the vertices `ids` [K] (blend skinning with pose correctives)."""
         layer, T = self.model.layer, params.batch_size
-        _, rotations, transforms = self.skeleton(params)
-        eye = torch.eye(3, dtype=rotations.dtype)
-        local = torch.cat([params.body_pose, params.jaw_pose[:, None], params.leye_pose[:, None],
-                           params.reye_pose[:, None], params.left_hand_pose, params.right_hand_pose], dim=1)  # fmt: skip
-        local_rot = batch_rodrigues(local.reshape(-1, 3)).reshape(T, -1, 3, 3)
-        columns = (ids[:, None] * 3 + torch.arange(3)).reshape(-1)
-        offsets = ((local_rot - eye).reshape(T, -1) @ layer.posedirs[:, columns]).reshape(T, -1, 3)
-        per_vertex = torch.einsum("kj,tjrc->tkrc", layer.lbs_weights[ids], transforms)  # [T, K, 4, 4]
-        rest = self._shaped[ids] + offsets
+        _, _, transforms = self.skeleton(params)
+        rest = self._shaped[ids].expand(T, -1, -1)  # [T, K, 3]
+        if self._correctives:
+            local = batch_rodrigues(self._full_pose(params)[:, 1:].reshape(-1, 3)).reshape(T, -1, 3, 3)
+            columns = (ids[:, None] * 3 + torch.arange(3)).reshape(-1)
+            eye = torch.eye(3, dtype=local.dtype)
+            rest = rest + ((local - eye).reshape(T, -1) @ layer.posedirs[:, columns]).reshape(T, -1, 3)
+        per_vertex = (layer.lbs_weights[ids] @ transforms.reshape(T, -1, 16)).reshape(T, -1, 4, 4)
         return (per_vertex[..., :3, :3] @ rest[..., None])[..., 0] + per_vertex[..., :3, 3]
 
     def realize(self, track: MotionTrack) -> SmplxParams:
@@ -293,12 +312,13 @@ class Rig:
         bend = torch.tensor(LEG_BEND_REST, dtype=root.dtype)
         for k, side in enumerate(SIDES):
             hip, knee, ankle = (JOINT_INDEX[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
-            pole = yaw_matrix(track.yaw + track.knee_out * SIDE_SIGN[side])[:, :, 0]  # knees ahead, turned out
+            pole = yaw_matrix(track.yaw + track.knee_out * SIDE_SIGN[side])[
+                :, :, 0
+            ]  # knees ahead, turned out
             foot_rot = yaw_matrix(track.foot_yaw[:, k]) @ y_up_to_z_up(root.dtype, root.device)
-            locals_ = two_bone_ik(
-                joints[:, hip], root, rest[knee] - rest[hip], rest[ankle] - rest[knee], bend, track.feet[:, k],
-                foot_rot, pole, self.options.reach_margin,
-            )  # fmt: skip
+            bones = (rest[knee] - rest[hip], rest[ankle] - rest[knee])
+            target, margin = track.feet[:, k], self.options.reach_margin
+            locals_ = two_bone_ik(joints[:, hip], root, *bones, bend, target, foot_rot, pole, margin)
             for joint, local in zip((hip, knee, ankle), locals_, strict=True):
                 preset = axis_angle_to_matrix(pose[:, joint - 1])
                 pose[:, joint - 1] = matrix_to_axis_angle(blend_rotations(preset, local, track.leg_ik))
@@ -327,22 +347,28 @@ class Rig:
             for k in active:
                 side, sign = SIDES[k], SIDE_SIGN[SIDES[k]]
                 shoulder, elbow, wrist = (JOINT_INDEX[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist"))
+                rest_finger = torch.tensor([sign, 0.0, 0.0], dtype=rest.dtype)
+                rest_palm = torch.tensor(PALM_REST, dtype=rest.dtype)
                 hand_rot = frame_rotation(
-                    track.finger_dir[:, k], track.palm_normal[:, k],
-                    torch.tensor([sign, 0.0, 0.0], dtype=rest.dtype), torch.tensor(PALM_REST, dtype=rest.dtype),
-                )  # fmt: skip
+                    track.finger_dir[:, k], track.palm_normal[:, k], rest_finger, rest_palm
+                )
                 goal = track.hands[:, k] - hand_rot @ self.geometry.palm_offset[k] + correction[:, k]
-                pole = rotations[:, JOINT_INDEX["spine3"]] @ (torch.tensor(ARM_POLE) * torch.tensor([sign, 1.0, 1.0]))
-                locals_ = two_bone_ik(
-                    joints[:, shoulder], rotations[:, PARENTS[shoulder]], rest[elbow] - rest[shoulder],
-                    rest[wrist] - rest[elbow], torch.tensor(ARM_BEND_REST, dtype=rest.dtype), goal, hand_rot, pole,
-                    self.options.reach_margin,
-                )  # fmt: skip
+                pole = rotations[:, JOINT_INDEX["spine3"]] @ (
+                    torch.tensor(ARM_POLE) * torch.tensor([sign, 1.0, 1.0])
+                )
+                bones = (rest[elbow] - rest[shoulder], rest[wrist] - rest[elbow])
+                bend = torch.tensor(ARM_BEND_REST, dtype=rest.dtype)
+                base, parent = joints[:, shoulder], rotations[:, PARENTS[shoulder]]
+                margin = self.options.reach_margin
+                locals_ = two_bone_ik(base, parent, *bones, bend, goal, hand_rot, pole, margin)
                 for joint, local in zip((shoulder, elbow, wrist), locals_, strict=True):
                     preset = axis_angle_to_matrix(track.body_pose[:, joint - 1])
                     blended = blend_rotations(preset, local, track.arm_ik[:, k])
                     pose[:, joint - 1] = matrix_to_axis_angle(blended)
             params = params.replace(body_pose=pose)
             palms = self.points(params, palm_ids)  # [T, 2, 3]
-            correction = correction + torch.where(full, track.hands - palms, torch.zeros_like(palms))
+            residual = torch.where(full, track.hands - palms, torch.zeros_like(palms))
+            if float(residual.abs().max()) < self.options.palm_tolerance:
+                break
+            correction = correction + residual
         return params

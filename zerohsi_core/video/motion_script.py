@@ -26,6 +26,7 @@ from zerohsi_core.video.motion_timeline import (
     nearest_angle,
     polyline_length,
     smoothstep,
+    step_count,
 )
 
 HandFrame = Literal["world", "body", "object"]
@@ -39,7 +40,8 @@ class ScriptOptions:
     turn_speed_deg: float = 150.0  # degrees per second when turning on the spot
     min_turn_s: float = 0.5
     turn_first_deg: float = 50.0  # heading changes larger than this are turned on the spot before walking
-    min_walk: float = 0.08  # shorter moves are shuffled in place
+    min_walk: float = 0.08  # shorter moves are shuffled in place...
+    shuffle_max: float = 0.5  # ...as are moves up to this long that end facing within 90° of the start
     heading_window: float = 0.25  # metres of path averaged into the walking heading
     walk_drop: float = 0.03  # pelvis lowered while walking (longer legs reach the stride)
     steps: StepOptions = field(default_factory=StepOptions)
@@ -82,7 +84,9 @@ class MotionScript:
             "leg_ik": [(0.0, torch.tensor(1.0))],
             "arm_ik": [(0.0, zero2)],
         }
-        rest = HandKey(torch.zeros(2, 3), torch.tensor([[0.0, -1.0, 0.0]] * 2), torch.tensor([[0.0, 0.0, -1.0]] * 2))
+        rest = HandKey(
+            torch.zeros(2, 3), torch.tensor([[0.0, -1.0, 0.0]] * 2), torch.tensor([[0.0, 0.0, -1.0]] * 2)
+        )
         self._hands: list[tuple[float, HandKey]] = [(0.0, rest)]
         self._object: list[tuple[float, Tensor, bool]] = []
         self._walks: list[_Walk] = []
@@ -130,24 +134,30 @@ class MotionScript:
         angle = abs(target - self.yaw)
         if angle < 1e-3:
             return self
-        duration = max(self.options.min_turn_s, angle / math.radians(self.options.turn_speed_deg))
+        steps = step_count(0.0, angle, self.options.steps) * self.options.steps.min_step_s
+        duration = max(self.options.min_turn_s, angle / math.radians(self.options.turn_speed_deg), steps)
         self._steps.append((self.now, self.now + duration, width))
         return self.move(duration, yaw=target)
 
-    def walk(self, walk_map: WalkMap, goal: np.ndarray, yaw: float, speed: float | None = None) -> MotionScript:
+    def walk(
+        self, walk_map: WalkMap, goal: np.ndarray, yaw: float, speed: float | None = None
+    ) -> MotionScript:
         """Walk along a planned path to pelvis xy `goal` [2], turning on the spot where the path starts or
         ends at a sharp angle, and finish facing `yaw`."""
         path = plan_path(walk_map, self.xy, np.asarray(goal, dtype=np.float64), self.options.path)
         length = float(polyline_length(path)[-1])
-        if length < self.options.min_walk:
-            self._shuffle(np.asarray(goal, dtype=np.float32))
+        if length < self.options.min_walk or (
+            length < self.options.shuffle_max and abs(nearest_angle(yaw, self.yaw) - self.yaw) < math.pi / 2
+        ):
+            self._shuffle(np.asarray(goal, dtype=np.float32), length)
             return self.turn(yaw)
         start_heading, end_heading = self._headings(path, [0.0, length])
         if abs(nearest_angle(start_heading, self.yaw) - self.yaw) > math.radians(self.options.turn_first_deg):
             self.turn(start_heading)
         yaw_start = self.yaw
         yaw_end = nearest_angle(end_heading, yaw_start + self._heading_change(path, length))
-        duration = length / (speed or self.options.walk_speed)
+        steps = step_count(length, 0.0, self.options.steps) * self.options.steps.min_step_s
+        duration = max(length / (speed or self.options.walk_speed), steps)
         self._walks.append(_Walk(self.now, self.now + duration, path, yaw_start, yaw_end))
         self._steps.append((self.now, self.now + duration, 1.0))
         pelvis = self.value("pelvis").clone()
@@ -157,11 +167,16 @@ class MotionScript:
             self.turn(yaw)
         return self
 
-    def _shuffle(self, goal: np.ndarray) -> None:
+    def _shuffle(self, goal: np.ndarray, length: float) -> None:
+        """Step to a nearby pelvis xy without turning."""
+        if length < 1e-3:
+            return
+        steps = step_count(length, 0.0, self.options.steps) * self.options.steps.min_step_s
+        duration = max(self.options.min_turn_s, steps, length / self.options.walk_speed)
         pelvis = self.value("pelvis").clone()
         pelvis[:2] = torch.as_tensor(goal)
-        self._steps.append((self.now, self.now + self.options.min_turn_s, 1.0))
-        self.move(self.options.min_turn_s, pelvis=pelvis)
+        self._steps.append((self.now, self.now + duration, 1.0))
+        self.move(duration, pelvis=pelvis)
 
     def _headings(self, path: np.ndarray, s: list[float] | np.ndarray) -> np.ndarray:
         """Walking heading [N] at arc lengths s (tangent averaged over the heading window)."""
@@ -186,12 +201,19 @@ class MotionScript:
 
     def object_pose(self, pose: Tensor, attached: bool) -> MotionScript:
         """Key the object at `now`: a world pose, or a pose in the body's ground frame when attached."""
+        self._hold_object()
         self._object.append((self.now, pose.to(torch.float64), attached))
         return self
 
     def carry_object(self, duration: float, pose: Tensor) -> MotionScript:
         """Move the attached object to `pose` (body ground frame) over `duration`; time does not advance."""
+        self._hold_object()
         self._object.append((self.now + duration, pose.to(torch.float64), True))
+
+    def _hold_object(self) -> None:
+        """Repeat the last object key at `now`, so that the next key starts moving from here."""
+        if self._object and self._object[-1][0] < self.now:
+            self._object.append((self.now, *self._object[-1][1:]))
         return self
 
     def attached_pose(self) -> Tensor:
@@ -216,11 +238,17 @@ class MotionScript:
     def end_seated(self) -> None:
         self._seated[-1][1] = self.now
 
-    def _ground(self, t: Tensor) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor]:
-        """Channels at times t [T], with pelvis [T, 3] and heading [T] following the walks, and how much
-        each time is inside a walk [T] (0 at standstill, 1 at full pace)."""
-        ch = {name: keyframes(t, [k for k, _ in keys], torch.stack([v for _, v in keys]))
-              for name, keys in self._keys.items()}  # fmt: skip
+    def _ground(
+        self, t: Tensor, names: tuple[str, ...] | None = None
+    ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor]:
+        """Channels (all, or `names` + pelvis and yaw) at times t [T], with pelvis [T, 3] and heading [T]
+        following the walks, and how much each time is inside a walk [T] (0 at standstill, 1 at full pace)."""
+        wanted = set(names or self._keys) | {"pelvis", "yaw"}
+        ch = {
+            name: keyframes(t, [k for k, _ in keys], torch.stack([v for _, v in keys]))
+            for name, keys in self._keys.items()
+            if name in wanted
+        }
         pelvis, yaw = ch["pelvis"].clone(), ch["yaw"].clone()
         walking = torch.zeros_like(t)
         r = self.options.steps.ramp
@@ -249,12 +277,13 @@ class MotionScript:
         ch, pelvis, yaw, walking = self._ground(t)
 
         def state_at(time: float) -> tuple[Tensor, Tensor]:
-            _, p, y, _ = self._ground(torch.tensor([time], dtype=t.dtype))
+            _, p, y, _ = self._ground(torch.tensor([time], dtype=t.dtype), ())
             return p[0, :2], y[0]
 
         g = self.rig.geometry
-        offsets = torch.stack([torch.stack([(g.joints[i] - g.joints[0])[2], (g.joints[i] - g.joints[0])[0]])
-                               for i in (7, 8)])  # fmt: skip  # ankles (forward, left) of the pelvis
+        offsets = torch.stack(
+            [torch.stack([(g.joints[i] - g.joints[0])[2], (g.joints[i] - g.joints[0])[0]]) for i in (7, 8)]
+        )  # ankles (forward, left) of the pelvis
         feet = footsteps(t, state_at, self._steps, offsets, g.ankle_height, self.options.steps)
         forward = torch.stack([torch.cos(yaw), torch.sin(yaw)], dim=-1)  # [T, 2]
         ahead = ((feet.position[..., :2] - pelvis[:, None, :2]) * forward[:, None]).sum(-1)  # [T, 2]
@@ -264,17 +293,29 @@ class MotionScript:
         hands = self._sample_hands(t, body, objects)
         seated = _in_intervals(t, self._seated)
         track = MotionTrack(
-            pelvis=pelvis, yaw=yaw, pitch=ch["pitch"], body_pose=pose, feet=feet.position, foot_yaw=feet.yaw,
-            leg_ik=ch["leg_ik"], knee_out=ch["knee_out"], hands=hands[0], palm_normal=hands[1],
-            finger_dir=hands[2], arm_ik=ch["arm_ik"], grounded=~seated,
+            pelvis=pelvis,
+            yaw=yaw,
+            pitch=ch["pitch"],
+            body_pose=pose,
+            feet=feet.position,
+            foot_yaw=feet.yaw,
+            leg_ik=ch["leg_ik"],
+            knee_out=ch["knee_out"],
+            hands=hands[0],
+            palm_normal=hands[1],
+            finger_dir=hands[2],
+            arm_ik=ch["arm_ik"],
+            grounded=~seated,
             foot_contact=feet.contact & (ch["leg_ik"] > 0.99)[:, None],
-        )  # fmt: skip
+        )
         return track, objects, _in_intervals(t, self._contacts)
 
     def _sample_objects(self, t: Tensor, body: Tensor) -> Tensor | None:
         if not self._object:
             return None
-        worlds = [body @ pose if attached else pose.expand(len(t), 4, 4) for _, pose, attached in self._object]
+        worlds = [
+            body @ pose if attached else pose.expand(len(t), 4, 4) for _, pose, attached in self._object
+        ]
         return _interpolate(t, [k for k, _, _ in self._object], worlds, _blend_poses)
 
     def _sample_hands(self, t: Tensor, body: Tensor, objects: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:

@@ -20,12 +20,17 @@ class SiteOptions:
     edge_probe_out: float = 0.12  # probe points this far outside an edge...
     edge_probe_heights: tuple[float, ...] = (0.15, 0.3)  # ...and this high above the surface
     edge_blocked: float = 0.05  # an edge is blocked where geometry is closer than this to a probe
-    grip_heights: tuple[float, ...] = (0.85, 0.7, 0.55, 0.4, 0.3)  # tried in order, share of object height
+    grip_top: float = 0.85  # grip heights tried from this share of the object's height...
+    grip_bottom: float = 0.3  # ...down to this share
+    grip_samples: int = 12
     grip_depths: tuple[float, ...] = (-0.25, 0.0, 0.25)  # offsets along the facing, share of the depth
     grip_span: tuple[float, float] = (0.12, 0.7)  # accepted distance between the two grip points
     push_top_margin: float = 0.05  # push hands this far below the object's top...
     push_height: float = 0.95  # ...and no higher than this above the floor
-    push_half_span: float = 0.14  # lateral offset of each hand from the object's centre line
+    push_half_spans: tuple[float, ...] = (0.14, 0.1, 0.18)  # hands either side of the centre line, tried
+    push_samples: int = 16  # heights tried, from the top down
+    push_lowest: float = 0.3  # lowest push height tried, share of the object's height
+    push_face_tolerance: float = 0.05  # both palms on one face: hit distances differ at most by this
     ray_start: float = 1.5  # rays start this far outside the object
 
 
@@ -44,7 +49,9 @@ def surface_edges(surface: Surface) -> list[Edge]:
     """The four edges of a horizontal surface rectangle."""
     n = np.asarray(surface.normal)
     if abs(n[2]) < 0.9:
-        raise InputError(f"surface {surface.name!r} is not horizontal (normal {surface.normal}); cannot stand at it")
+        raise InputError(
+            f"surface {surface.name!r} is not horizontal (normal {surface.normal}); cannot stand at it"
+        )
     c, u = np.asarray(surface.center), np.asarray(surface.u_axis)
     v = np.cross(n, u)
     a, b = surface.size
@@ -72,7 +79,9 @@ def open_edges(surface: Surface, sdf: MeshSDF, options: SiteOptions) -> list[Edg
     for edge in surface_edges(surface):
         offsets = np.linspace(-0.35, 0.35, 5)[:, None] * edge.length
         probes = [
-            np.concatenate([edge.mid[:2] + edge.outward * options.edge_probe_out + o * edge.along, [edge.mid[2] + h]])
+            np.concatenate(
+                [edge.mid[:2] + edge.outward * options.edge_probe_out + o * edge.along, [edge.mid[2] + h]]
+            )
             for o in offsets
             for h in options.edge_probe_heights
         ]
@@ -119,6 +128,17 @@ def _horizontal_frame(facing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f, np.array([-f[1], f[0], 0.0])  # forward, left
 
 
+def square_facing(pose: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """The horizontal axis (±x or ±y) of an object's pose [4, 4] closest to `direction` [2]: people square
+    up to the object they handle."""
+    axes = [pose[:2, 0], pose[:2, 1]]
+    candidates = [a / np.linalg.norm(a) for a in axes if np.linalg.norm(a) > 0.5]
+    candidates += [-a for a in candidates]
+    if not candidates:
+        return direction / np.linalg.norm(direction)
+    return max(candidates, key=lambda a: float(a @ direction))
+
+
 def grip_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Contacts:
     """Both palms on the object's left and right sides as seen by a human facing `facing` [2]: rays from
     either side towards the centre line, trying grip heights from high to low."""
@@ -126,9 +146,10 @@ def grip_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Co
     low, high = mesh.bounds()
     centre = 0.5 * (low + high)
     height = high[2] - low[2]
-    for share in options.grip_heights:
+    near, far = extent_along(mesh, centre, f[:2])
+    for share in np.linspace(options.grip_top, options.grip_bottom, options.grip_samples):
         for depth in options.grip_depths:
-            mid = np.array([centre[0], centre[1], low[2] + share * height]) + depth * f
+            mid = np.array([centre[0], centre[1], low[2] + share * height]) + depth * (far - near) * f
             origins = np.stack([mid + options.ray_start * left, mid - options.ray_start * left])
             dist, normals = cast_rays(mesh, origins, np.stack([-left, left]))
             if not np.isfinite(dist).all():
@@ -141,17 +162,20 @@ def grip_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Co
 
 
 def push_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Contacts:
-    """Both palms on the object's near face (the side facing the human), at pushing height or lower."""
+    """Both palms on the object's near face (the side facing the human): the highest pair of rays, at
+    pushing height or lower, that hit the same face at a comfortable hand span."""
     f, left = _horizontal_frame(facing)
     low, high = mesh.bounds()
     centre = 0.5 * (low + high)
     top = min(high[2] - options.push_top_margin, options.push_height)
-    for z in np.linspace(top, low[2] + 0.3 * (high[2] - low[2]), 6):
-        base = np.array([centre[0], centre[1], z]) - options.ray_start * f
-        origins = np.stack([base + options.push_half_span * left, base - options.push_half_span * left])
-        dist, normals = cast_rays(mesh, origins, np.stack([f, f]))
-        if np.isfinite(dist).all() and abs(dist[0] - dist[1]) < 0.1:
-            return Contacts(origins + dist[:, None] * f, _outward(normals, np.stack([-f, -f])))
+    heights = np.linspace(top, low[2] + options.push_lowest * (high[2] - low[2]), options.push_samples)
+    for z in heights:
+        for half in options.push_half_spans:
+            base = np.array([centre[0], centre[1], z]) - options.ray_start * f
+            origins = np.stack([base + half * left, base - half * left])
+            dist, normals = cast_rays(mesh, origins, np.stack([f, f]))
+            if np.isfinite(dist).all() and abs(dist[0] - dist[1]) < options.push_face_tolerance:
+                return Contacts(origins + dist[:, None] * f, _outward(normals, np.stack([-f, -f])))
     raise InputError("found no face of the object to push from this side")
 
 

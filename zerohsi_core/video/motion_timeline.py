@@ -21,6 +21,7 @@ class StepOptions:
     max_turn_deg: float = 70.0  # most heading change per step
     lift: float = 0.07  # swing foot clearance at mid-swing, metres
     ramp: float = 0.25  # share of a walk spent accelerating (and decelerating)
+    min_step_s: float = 0.35  # shortest step; short walks and turns take at least two of them
 
 
 def smoothstep(u: Tensor) -> Tensor:
@@ -50,7 +51,9 @@ def keyframes(t: Tensor, times: Sequence[float], values: Tensor) -> Tensor:
     """Channel [T, ...] at times t [T]: smoothstep between consecutive keys (times [K], values [K, ...]),
     held before the first and after the last key."""
     if len(times) != values.shape[0] or len(times) == 0:
-        raise InputError(f"keyframes need one value per time, got {len(times)} times and {values.shape[0]} values")
+        raise InputError(
+            f"keyframes need one value per time, got {len(times)} times and {values.shape[0]} values"
+        )
     if any(b < a for a, b in zip(times, times[1:], strict=False)):
         raise InputError(f"keyframe times must not decrease, got {list(times)}")
     key_t = torch.as_tensor(list(times), dtype=t.dtype)
@@ -82,6 +85,16 @@ def along_path(path: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     points = path[seg] * (1 - u) + path[seg + 1] * u
     tangents = (path[seg + 1] - path[seg]) / seg_len[:, None]
     return points, tangents
+
+
+def step_count(distance: float, turn: float, options: StepOptions) -> int:
+    """Steps that cover `distance` metres and `turn` radians, plus one that brings the feet together."""
+    return (
+        max(
+            math.ceil(distance / options.step_length), math.ceil(turn / math.radians(options.max_turn_deg)), 1
+        )
+        + 1
+    )
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,7 @@ def footsteps(
         xy1, yaw1 = state_at(end)
         distance = float((xy1 - xy0).norm())
         turn = abs(float(yaw1 - yaw0))
-        n = max(math.ceil(distance / options.step_length), math.ceil(turn / math.radians(options.max_turn_deg)), 1) + 1
+        n = step_count(distance, turn, options)
         duration = (end - start) / n
         scaled = offsets * torch.tensor([1.0, width], dtype=offsets.dtype)
         first_foot = 0 if float(yaw1 - yaw0) > 0 else 1  # turning left: the left foot leads

@@ -121,8 +121,10 @@ class MotionOptions:
     back_offset: float = 0.1  # first guess of the pelvis above a surface lain on (then measured)
     lie_shift: float = 0.04  # pelvis shifted towards the feet from the surface's centre when lying
     over_margin: float = 0.05  # body vertices this far inside a surface's rectangle rest on it
-    thigh_share: float = 0.62  # palms rest this far from hip to knee when seated
+    thigh_share: float = 0.62  # palms rest this far from hip to knee when seated...
+    thigh_radius: float = 0.05  # ...on the top of the thigh within this horizontal distance
     push_reach: float = 0.25  # extra distance between the feet and the pushed face
+    push_fingers_up_above: float = 0.6  # pushing palms point the fingers up above this height, else down
     wave_height: float = 0.25  # palm above the shoulder
     wave_out: float = 0.2  # palm outside the shoulder
     wave_forward: float = 0.1  # palm ahead of the pelvis
@@ -132,7 +134,7 @@ class MotionOptions:
 
 @dataclass(frozen=True)
 class MotionContext:
-    """Everything a motion builder needs: rig, scene, optional object at its initial pose, maps, randomness."""
+    """What a motion builder needs: rig, scene, the object at its initial pose (or None), maps, randomness."""
 
     rig: Rig
     scene: Scene
@@ -159,7 +161,9 @@ class MotionContext:
     def script(self, start: SmplxParams) -> MotionScript:
         """A script starting at the initial state's pelvis position and heading."""
         with torch.no_grad():
-            pelvis = self.rig.forward(start).joints[0, JOINT_INDEX["pelvis"]]
+            pelvis = self.rig.skeleton(start.to(self.rig.model.device, self.rig.model.dtype))[0][
+                0, JOINT_INDEX["pelvis"]
+            ]
         heading = float(yaw_of(start.global_orient[0]))
         return MotionScript(self.rig, (float(pelvis[0]), float(pelvis[1])), heading, self.options.script)
 
@@ -179,7 +183,11 @@ def motion_context(
     options = options or MotionOptions()
     sdf = MeshSDF(scene.mesh)
     scene_map = walk_map(scene.mesh, options.script.path, sdf)
-    world_map = scene_map if obj is None else walk_map(TriMesh.merge([scene.mesh, obj.world_mesh()]), options.script.path)
+    world_map = (
+        scene_map
+        if obj is None
+        else walk_map(TriMesh.merge([scene.mesh, obj.world_mesh()]), options.script.path)
+    )
     rig = Rig(model, betas, options.rig)
     return MotionContext(rig, scene, obj, sdf, scene_map, world_map, options, np.random.default_rng(seed))
 
@@ -196,7 +204,9 @@ def fit_times(duration: float, n_frames: int, fps: float, options: MotionOptions
 def blend_in(params: SmplxParams, start: SmplxParams, times: Tensor, duration: float) -> SmplxParams:
     """Params whose first frames ease from the initial state `start` [1] into the motion (frame 0 = start)."""
     w = smoothstep(times / max(duration, 1e-6)).to(params.transl.dtype)  # [T] 0 → 1
-    first = start.to(params.transl.device, params.transl.dtype).index(torch.zeros(len(times), dtype=torch.long))
+    first = start.to(params.transl.device, params.transl.dtype).index(
+        torch.zeros(len(times), dtype=torch.long)
+    )
 
     def rotations(a: Tensor, b: Tensor) -> Tensor:  # axis-angle [T, J, 3]
         shape = a.shape
@@ -206,10 +216,20 @@ def blend_in(params: SmplxParams, start: SmplxParams, times: Tensor, duration: f
 
     mix = {
         name: rotations(getattr(first, name), getattr(params, name))
-        for name in ("global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose", "leye_pose", "reye_pose")
+        for name in (
+            "global_orient",
+            "body_pose",
+            "left_hand_pose",
+            "right_hand_pose",
+            "jaw_pose",
+            "leye_pose",
+            "reye_pose",
+        )
     }
     linear = {
-        name: getattr(first, name) + w.reshape(-1, *([1] * (getattr(params, name).dim() - 1))) * (getattr(params, name) - getattr(first, name))
+        name: getattr(first, name)
+        + w.reshape(-1, *([1] * (getattr(params, name).dim() - 1)))
+        * (getattr(params, name) - getattr(first, name))
         for name in ("transl", "expression")
     }
     return params.replace(**mix, **linear, betas=first.betas)

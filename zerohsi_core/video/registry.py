@@ -13,7 +13,12 @@ from zerohsi_core.registry import Registry
 from zerohsi_core.video.base import VideoGenerator
 
 VIDEO_BACKENDS = Registry[VideoGenerator]("video")
-BACKEND_MODULES = ("file", "kling", "wan")  # modules of zerohsi_core.video that register a backend
+BACKEND_MODULES = (
+    "file",
+    "kling",
+    "wan",
+    "scripted",
+)  # modules of zerohsi_core.video that register a backend
 
 for _module in BACKEND_MODULES:
     importlib.import_module(f"{__package__}.{_module}")

@@ -6,8 +6,14 @@ from core.body.views import sphere_cameras
 
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.avatar_io import load_avatar, make_avatar, save_avatar
-from zerohsi_core.body.avatar_template import AvatarOptions, DefaultAppearance, triangle_frames
-from zerohsi_core.body.joints import JOINT_INDEX
+from zerohsi_core.body.avatar_template import (
+    AvatarOptions,
+    DefaultAppearance,
+    anchor_gaussians,
+    triangle_areas,
+    triangle_frames,
+)
+from zerohsi_core.body.joints import JOINT_INDEX, hand_joints
 from zerohsi_core.body.model import BodyModel
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params, yaw_matrix
@@ -53,6 +59,18 @@ def test_fresh_avatar_is_its_template_at_any_pose(body_model: BodyModel):
     assert out.colors.shape == (2, avatar.num_gaussians, 3) and len(out.clouds) == 2
     assert torch.allclose(out.colors, avatar.base_colors().expand(2, -1, -1))
     assert torch.equal(out.clouds[1].opacity_logits, avatar.opacity_logits)
+
+
+def test_sampled_anchors_cover_the_surface_denser_where_the_mesh_is_finer(body_model: BodyModel):
+    anchors = anchor_gaussians(body_model.layer.v_template, body_model.faces, SMALL)
+    assert anchors.face.shape == (3000,) and (anchors.bary >= 0).all()
+    assert torch.allclose(anchors.bary.sum(dim=1), torch.ones(3000), atol=1e-6)
+    total = float(triangle_areas(body_model.layer.v_template, body_model.faces).sum())
+    assert abs(float(anchors.area.sum()) / total - 1.0) < 0.05  # the Gaussians share the whole surface
+    joint = body_model.lbs_weights[body_model.faces[anchors.face]].sum(dim=1).argmax(dim=1)
+    fingers = torch.isin(joint, torch.tensor(hand_joints("both")[1:]))
+    torso = joint == JOINT_INDEX["spine2"]
+    assert anchors.area[fingers].mean() < 0.5 * anchors.area[torso].mean()  # area sampling would give 1
 
 
 def test_global_orientation_and_translation_move_the_avatar_rigidly(body_model: BodyModel, avatar):

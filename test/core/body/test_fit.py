@@ -91,7 +91,8 @@ def test_masks_put_the_background_outside_the_person(body_model: BodyModel):
     noisy[alpha < 0.01] = torch.tensor([0.0, 1.0, 0.0])  # a green backdrop the masks remove
     options = FitOptions(iterations=1, lr_color=0.0, lr_opacity=0.0, lr_scale=0.0, lr_offset=0.0,
                          lr_rotation=0.0, lr_feature=0.0, lr_network=0.0, backend="torch")  # fmt: skip
-    masked = fit_avatar(avatar, noisy[None], params, cams, masks=(alpha >= 0.01).float()[None], options=options)
+    mask = (alpha >= 0.01).float()[None]  # [1, H, W]
+    masked = fit_avatar(avatar, noisy[None], params, cams, masks=mask, options=options)
     unmasked = fit_avatar(avatar, noisy[None], params, cams, options=options)
     assert masked.psnr_db > 30.0 and unmasked.psnr_db < 15.0
 
