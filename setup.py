@@ -141,6 +141,9 @@ setup(
     entry_points={
         "console_scripts": [
             "zerohsi = zerohsi_core.cli:main",
+            "hsi_server = zerohsi_ros.hsi_server:main",
+            "trajectory_player = zerohsi_ros.trajectory_player:main",
+            "zerohsi_ros = zerohsi_ros.client:main",
         ]
     },
     cmdclass={"build_cmake": BuildCMake, "build_py": BuildPy},

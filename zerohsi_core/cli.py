@@ -1,20 +1,22 @@
-"""`zerohsi` command line: demo, scenes, orbit (more commands arrive with the pipeline)."""
+"""`zerohsi` command line: demo, generate, scenes, orbit, avatar fit."""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import torch
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zerohsi_core.cli_avatar import avatar_app
 from zerohsi_core.config import Config, load_config, package_config_dir
 from zerohsi_core.device import resolve_device
-from zerohsi_core.errors import ZeroHSIError
+from zerohsi_core.errors import InputError, ZeroHSIError
 from zerohsi_core.progress import ProgressEvent
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Zero-shot 4D human-scene interaction.")
@@ -26,7 +28,7 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="dotted override
 
 
 def _config(config: Path | None, profile: str | None, overrides: list[str] | None) -> Config:
-    """Config from the file (or the package's hsi.yaml), the profile (auto: draft without a GPU), overrides."""
+    """Config from the file (default: the package's hsi.yaml), profile (default: draft without a GPU)."""
     path = config if config is not None else package_config_dir() / "hsi.yaml"
     cfg = load_config(path, profile=profile or "paper", overrides=overrides or [])
     if profile is None and resolve_device(cfg.device).type == "cpu":
@@ -87,21 +89,113 @@ def orbit(
     out_dir = out or Path(cfg.paths.output_dir) / f"orbit-{scene_id}"
     start = time.perf_counter()
     loaded = load_scene(scene_id, cfg.scene.registry or None, density=cfg.scene.density)
+    size = f"{cfg.render.width}x{cfg.render.height}"
     console.print(
         f"scene [bold]{scene_id}[/]: {len(loaded.gaussians):,} Gaussians, objects {list(loaded.objects)}; "
-        f"rendering {frames} views at {cfg.render.width}x{cfg.render.height} on {device} ({cfg.profile} profile)"
+        f"rendering {frames} views at {size} on {device} ({cfg.profile} profile)"
     )
     cameras = scene_orbit_cameras(loaded, cfg, frames)
     with _progress() as progress:
         images = render_views(loaded, cameras, render_options(cfg), device, progress=_Bar(progress))
     video = write_orbit(images, out_dir, fps=12.0)
-    console.print(f"wrote {video} and {frames} PNG frames in {out_dir / 'frames'} ({time.perf_counter() - start:.1f} s)")
+    elapsed = time.perf_counter() - start
+    console.print(f"wrote {video} and {frames} PNG frames in {out_dir / 'frames'} ({elapsed:.1f} s)")
+
+
+def _pose(text: str) -> torch.Tensor | None:
+    """ "x y z qx qy qz qw" (ROS order) → [4,4] object-to-world, or None for ""."""
+    if not text.strip():
+        return None
+    from zerohsi_core.scene.object import pose_from_xyz_quat
+
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError as err:
+        raise InputError(f"--pose {text!r}: give seven numbers, x y z qx qy qz qw") from err
+    return pose_from_xyz_quat(values, "--pose")
+
+
+def _errors_table(sequence: Any) -> Table:
+    """Per-clip errors against the scripted ground truth."""
+    keys = sorted({key for clip in sequence.clips for key in clip.errors})
+    table = Table("clip", "prompt", *keys, title="errors against the scripted ground truth")
+    for i, clip in enumerate(sequence.clips):
+        table.add_row(str(i), clip.prompt, *[f"{clip.errors.get(k, float('nan')):.2f}" for k in keys])
+    return table
+
+
+def run_generate(
+    cfg: Config,
+    scene: str,
+    object_id: str,
+    pose: str,
+    prompts: list[str],
+    seed: int,
+    frames: int,
+    out: Path | None,
+    preview: bool = True,
+) -> Path:
+    """Run the pipeline on one request with a progress display; write the result directory."""
+    from zerohsi_core.io.results import write_result
+    from zerohsi_core.pipeline import InteractionRequest, Pipeline
+    from zerohsi_core.preview import reconstruction_frames, side_by_side
+
+    start = time.perf_counter()
+    pipeline = Pipeline(cfg)
+    request = InteractionRequest(prompts, scene, object_id, _pose(pose), None, frames, seed)
+    console.print(
+        f"[bold]{' → '.join(prompts)}[/] in {scene or cfg.scene.default}"
+        f"{' with ' + object_id if object_id else ''}: {cfg.video.backend} video, {cfg.segment.backend} "
+        f"masks, {cfg.profile} profile, {cfg.render.width}x{cfg.render.height} on {pipeline.device}"
+    )
+    with _progress() as progress:
+        sequence = pipeline.run(request, progress=_Bar(progress))
+    video = None
+    if preview:
+        loaded = pipeline.load_scene(sequence.scene_id)
+        recon = [
+            reconstruction_frames(pipeline.avatar, loaded, c, pipeline.render_options, pipeline.device)
+            for c in sequence.clips
+        ]
+        video = side_by_side(torch.cat([c.video.frames for c in sequence.clips]), torch.cat(recon))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out_dir = write_result(
+        sequence, cfg, out or Path(cfg.paths.output_dir) / f"{sequence.scene_id}-{stamp}", video
+    )
+    if any(clip.errors for clip in sequence.clips):
+        Console().print(_errors_table(sequence))
+    console.print(f"result: {out_dir} ({time.perf_counter() - start:.1f} s)")
+    if video is not None:
+        console.print(f"preview (generated | reconstruction): {out_dir / 'preview.mp4'}")
+    return out_dir
+
+
+@app.command()
+def generate(
+    prompt: Annotated[list[str], typer.Option(help="text prompt; repeat to chain clips")],
+    scene: Annotated[str, typer.Option(help="scene id (zerohsi scenes)")] = "",
+    object_id: Annotated[str, typer.Option("--object", help="movable object of the scene")] = "",
+    pose: Annotated[str, typer.Option(help='object pose "x y z qx qy qz qw" (default: the scene\'s)')] = "",
+    seed: Annotated[int, typer.Option(help="generation seed")] = 0,
+    frames: Annotated[int, typer.Option(help="frames per clip (0: video.num_frames)")] = 0,
+    out: Annotated[Path | None, typer.Option(help="result directory")] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Synthesise a human-scene interaction and write its result directory."""
+    run_generate(_config(config, profile, set_), scene, object_id, pose, prompt, seed, frames, out)
 
 
 @app.command()
 def demo(config: ConfigOpt = None, profile: ProfileOpt = None, set_: SetOpt = None) -> None:
-    """The embedded default: an orbit of the demo living room."""
-    orbit(scene=None, frames=36, out=None, config=config, profile=profile, set_=set_)
+    """The embedded default: "sit on the sofa" in the demo living room, scripted video, stand-in body."""
+    cfg = _config(config, profile, set_)
+    out = Path(cfg.paths.output_dir) / "demo"
+    run_generate(cfg, "living_room", "", "", ["The person is sitting on the sofa."], 0, 0, out)
+
+
+app.add_typer(avatar_app, name="avatar")
 
 
 def main() -> int:

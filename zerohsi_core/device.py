@@ -14,5 +14,5 @@ def resolve_device(name: str = "auto") -> torch.device:
     except RuntimeError as err:
         raise ConfigError(f"device {name!r} is not a torch device (auto, cpu, cuda, cuda:N)") from err
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU; use device=auto or cpu")
+        raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU; use auto or cpu")
     return device

@@ -57,8 +57,16 @@ class HsiOptions:
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:
         h = cfg.hsi
-        return cls(h.iters, h.warmup_iters, h.lr, h.lambda_ssim, h.lambda_center, h.lambda_depth,
-                   h.color_every, h.color_lr)  # fmt: skip
+        return cls(
+            h.iters,
+            h.warmup_iters,
+            h.lr,
+            h.lambda_ssim,
+            h.lambda_center,
+            h.lambda_depth,
+            h.color_every,
+            h.color_lr,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,8 +124,13 @@ def depth_loss(depth: Tensor, rendered_mask: Tensor, reference_depth: Tensor) ->
 class _FrameScene:
     """Renders scene ⊕ object(P) ⊕ avatar(M) from one camera (Eq. 9)."""
 
-    def __init__(self, avatar: GaussianAvatar, scene: Sequence[tuple[str, GaussianCloud]],
-                 obj: GaussianCloud | None, options: RenderOptions) -> None:  # fmt: skip
+    def __init__(
+        self,
+        avatar: GaussianAvatar,
+        scene: Sequence[tuple[str, GaussianCloud]],
+        obj: GaussianCloud | None,
+        options: RenderOptions,
+    ) -> None:
         self.avatar, self.scene, self.obj, self.options = avatar, list(scene), obj, options
 
     def __call__(self, params: SmplxParams, object_pose: Tensor | None, camera: Camera) -> RenderOutput:
@@ -129,7 +142,9 @@ class _FrameScene:
         return render(entities, camera, self.options, colors_override={HUMAN: rgb})
 
 
-def _frame_loss(out: RenderOutput, targets: HsiTargets, t: int, depth0: Tensor | None, o: HsiOptions) -> Tensor:
+def _frame_loss(
+    out: RenderOutput, targets: HsiTargets, t: int, depth0: Tensor | None, o: HsiOptions
+) -> Tensor:
     """Eq. 14 (object terms only when there is an object): L_rgb + λ_center L_center + λ_depth L_depth."""
     loss = rgb_loss(out.rgb[0], targets.frames[t], o.lambda_ssim)
     if OBJECT in out.masks and targets.object_masks is not None and depth0 is not None:
@@ -223,15 +238,21 @@ def optimize_clip(
     object_pose = None if initial_object_pose is None else initial_object_pose.to(initial.transl)
     if object_pose is not None and targets.object_masks is not None:
         with torch.no_grad():  # Eq. 12: D_O^0 from the rendered depth of frame 0 and the segmented mask
-            depth0 = mean_depth(draw(initial, object_pose, targets.cameras[0]).depth[0], targets.object_masks[0])
+            depth0 = mean_depth(
+                draw(initial, object_pose, targets.cameras[0]).depth[0], targets.object_masks[0]
+            )
     params, poses, losses, curves = [initial.detach()], [object_pose], [torch.zeros(())], [[]]
     for t in range(1, T):
         body_pose = pose_init(t, targets.frames[t], params[-1])
-        p, o, loss, curve = optimize_frame(draw, targets, t, params[-1], poses[-1], body_pose, depth0, options, cancel)
+        p, o, loss, curve = optimize_frame(
+            draw, targets, t, params[-1], poses[-1], body_pose, depth0, options, cancel
+        )
         params.append(p)
         poses.append(o)
         losses.append(loss.detach().cpu())
         curves.append(curve)
-        report(progress, ProgressEvent(STAGE, t / (T - 1), frame=t, iteration=options.iters, loss=float(loss)))
+        report(
+            progress, ProgressEvent(STAGE, t / (T - 1), frame=t, iteration=options.iters, loss=float(loss))
+        )
     object_poses = None if object_pose is None else torch.stack(poses)
     return HsiResult(SmplxParams.cat(params), object_poses, torch.stack(losses), curves)

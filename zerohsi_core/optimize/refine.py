@@ -152,9 +152,17 @@ def refine_clip(
         total.backward()
         optimizer.step()
         if it % options.report_every == 0 or it == options.iters - 1:
-            for key, value in (("total", total), ("fit", fit), ("contact", contact.mean()), ("smooth", smooth)):
+            for key, value in (
+                ("total", total),
+                ("fit", fit),
+                ("contact", contact.mean()),
+                ("smooth", smooth),
+            ):
                 history[key].append(float(value.detach()))
-            report(progress, ProgressEvent(STAGE, (it + 1) / options.iters, iteration=it, loss=history["total"][-1]))
+            report(
+                progress,
+                ProgressEvent(STAGE, (it + 1) / options.iters, iteration=it, loss=history["total"][-1]),
+            )
     with torch.no_grad():
         final = current(decode()).detach()
         joints = model.forward(final).joints

@@ -1,5 +1,5 @@
-"""The motion builders and their registry: surface motions (walk_to, sit_on, lie_on, lean_on) and wave
-here, object motions (lift, carry, push) in motion_objects.py."""
+"""The motion builders, registered on `MOTION_BUILDERS` by kind: surface motions (walk_to, sit_on, lie_on,
+lean_on) and wave here, object motions (lift, carry, push) in motion_objects.py."""
 
 from __future__ import annotations
 
@@ -14,21 +14,25 @@ from zerohsi_core.body.joints import JOINT_INDEX
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.errors import InputError
 from zerohsi_core.scene.scene import Surface
-from zerohsi_core.video.motion_objects import carry, lift, push
+from zerohsi_core.video import motion_objects  # noqa: F401  (registers lift, carry, push)
 from zerohsi_core.video.motion_poses import LYING, STANDING, Reach, bend, merged, reach_posture
 from zerohsi_core.video.motion_rig import SIDES
 from zerohsi_core.video.motion_script import HandKey, MotionScript
 from zerohsi_core.video.motion_sites import front_edge, over_surface
 from zerohsi_core.video.motion_steps import DOWN, bend_to, edge_point, heading, pose_of, unit
-from zerohsi_core.video.motions import Builder, MotionContext, MotionSpec
+from zerohsi_core.video.motions import MOTION_BUILDERS, MotionContext, MotionSpec
 
 
+@MOTION_BUILDERS.register("walk_to")
 def walk_to(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Walk to stand in front of a surface's nearest open edge, or before an object, facing it."""
     s = ctx.script(start)
     if spec.surface is not None:
         edge = front_edge(spec.surface, ctx.scene_sdf, s.xy, False, ctx.options.sites)
-        goal = edge_point(edge, s.xy, 0.2) + (ctx.options.stand_off + ctx.offset()) * edge.outward
+        goal = (
+            edge_point(edge, s.xy, ctx.options.edge_margin)
+            + (ctx.options.stand_off + ctx.offset()) * edge.outward
+        )
         yaw = heading(-edge.outward)
     else:
         in_play = ctx.obj is not None and ctx.obj.id == spec.object_id
@@ -53,7 +57,7 @@ def _seat_plan(ctx: MotionContext, s: MotionScript, surface: Surface) -> _Seat:
     o = ctx.options
     edge = front_edge(surface, ctx.scene_sdf, s.xy, True, o.sites)
     spot = edge_point(edge, s.xy, o.seat_side_margin) + ctx.offset() * edge.along
-    depth = min(o.seat_depth + ctx.offset(), 0.55 * edge.depth)
+    depth = min(o.seat_depth + ctx.offset(), o.seat_depth_share * edge.depth)
     return _Seat(spot + o.seat_stand_off * edge.outward, spot - depth * edge.outward, edge.outward)
 
 
@@ -64,17 +68,18 @@ def _sit_down(ctx: MotionContext, s: MotionScript, seat: _Seat, height: float) -
     s.turn(heading(seat.outward))
     duration = ctx.jitter(o.sit_s)
     standing = s.rig.geometry.standing_pelvis_height
-    mid_xy = seat.stand + 0.4 * (seat.seat - seat.stand)
-    mid = torch.tensor([*mid_xy, standing - 0.45 * (standing - height)], dtype=torch.float32)
+    back, down = o.sit_midway
+    mid_xy = seat.stand + back * (seat.seat - seat.stand)
+    mid = torch.tensor([*mid_xy, standing - down * (standing - height)], dtype=torch.float32)
     s.begin_seated()
     s.move(
         0.5 * duration,
         pelvis=mid,
-        pitch=math.radians(35 * posture.root_share),
-        pose=pose_of(merged(STANDING, bend(35, posture))),
+        pitch=math.radians(o.sit_lean_deg * posture.root_share),
+        pose=pose_of(merged(STANDING, bend(o.sit_lean_deg, posture))),
     )
     seated = torch.tensor([*seat.seat, height], dtype=torch.float32)
-    s.move(0.5 * duration, pelvis=seated, pitch=math.radians(-6.0), pose=pose_of(STANDING))
+    s.move(0.5 * duration, pelvis=seated, pitch=-math.radians(o.sit_recline_deg), pose=pose_of(STANDING))
 
 
 def _lowest_over(ctx: MotionContext, s: MotionScript, vertices: Tensor, surface: Surface) -> float:
@@ -98,10 +103,11 @@ def _thigh_targets(ctx: MotionContext, s: MotionScript, facing: np.ndarray) -> H
         near = (thigh[:, :2] - spot[:2]).norm(dim=1) < ctx.options.thigh_radius
         top = thigh[near, 2].max() if bool(near.any()) else thigh[:, 2].max()
         points.append(torch.stack([spot[0], spot[1], top]))
-    fingers = torch.tensor([[*facing, -0.3]] * 2, dtype=torch.float32)
+    fingers = torch.tensor([[*facing, -ctx.options.thigh_finger_drop]] * 2, dtype=torch.float32)
     return HandKey(torch.stack(points), torch.tensor([DOWN] * 2), fingers)
 
 
+@MOTION_BUILDERS.register("sit_on")
 def sit_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Walk to the seat's open front, turn, sit down (hips and knees near right angles), hands on thighs."""
     assert spec.surface is not None
@@ -114,7 +120,8 @@ def sit_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionSc
         seat = _seat_plan(ctx, s, surface)
         _sit_down(ctx, s, seat, height)
         if hands is not None:
-            s.at(s.now - 0.35 * o.sit_s).hands(0.35 * o.sit_s, hands, (1.0, 1.0))
+            share = o.thigh_hands_share * o.sit_s
+            s.at(s.now - share).hands(share, hands, (1.0, 1.0))
         return s
 
     height = surface.height + o.seat_offset
@@ -127,6 +134,7 @@ def sit_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionSc
     return script(height, _thigh_targets(ctx, draft, facing)).hold(o.settle_s)
 
 
+@MOTION_BUILDERS.register("lie_on")
 def lie_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Sit on the surface's open side, then swing the legs up and lie on the back along its long axis."""
     assert spec.surface is not None
@@ -138,7 +146,7 @@ def lie_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionSc
     head = sign * axis
     back = o.back_offset
     state = ctx.rng.bit_generator.state
-    for _ in range(2):  # measure the lying back, then correct its height
+    for _ in range(o.lie_drafts):  # measure the lying back, then correct its height
         ctx.rng.bit_generator.state = state
         s = ctx.script(start)
         seat = _seat_plan(ctx, s, surface)
@@ -147,10 +155,13 @@ def lie_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionSc
         duration = ctx.jitter(o.lie_s)
         centre = np.asarray(surface.center)[:2] - o.lie_shift * head
         yaw = heading(-head)
-        mid = torch.tensor([*(0.5 * (seat.seat + centre)), sit_height + 0.1], dtype=torch.float32)
+        mid = torch.tensor(
+            [*(0.5 * (seat.seat + centre)), sit_height + o.lie_midway_rise], dtype=torch.float32
+        )
         halfway = s.yaw + 0.5 * (math.remainder(yaw - s.yaw, 2 * math.pi))
         legs = pose_of(merged(STANDING, LYING))
-        s.move(0.5 * duration, pelvis=mid, pitch=math.radians(-40.0), yaw=halfway, leg_ik=0.0, pose=legs)
+        pitch = -math.radians(o.lie_midway_pitch_deg)
+        s.move(0.5 * duration, pelvis=mid, pitch=pitch, yaw=halfway, leg_ik=0.0, pose=legs)
         s.move(
             0.5 * duration,
             pelvis=torch.tensor([*centre, surface.height + back], dtype=torch.float32),
@@ -161,20 +172,16 @@ def lie_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionSc
     return s.hold(o.settle_s)
 
 
+@MOTION_BUILDERS.register("lean_on")
 def lean_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Walk to the surface's nearest open edge and lean over it with both palms flat on top."""
     assert spec.surface is not None
     o, s = ctx.options, ctx.script(start)
     edge = front_edge(spec.surface, ctx.scene_sdf, s.xy, False, o.sites)
     facing = -edge.outward
-    spot = edge_point(edge, s.xy, 0.5 * o.lean_hand_span + 0.05)
+    spot = edge_point(edge, s.xy, 0.5 * o.lean_hand_span + o.object_margin)
     inside = spot + (o.lean_inset + ctx.offset()) * facing
-    span = (
-        0.5
-        * o.lean_hand_span
-        * edge.along
-        * (1 if edge.along @ np.array([-facing[1], facing[0]]) > 0 else -1)
-    )
+    span = 0.5 * o.lean_hand_span * np.array([-facing[1], facing[0]])  # towards the left hand
     palms = np.stack([np.r_[inside + span, spec.surface.height], np.r_[inside - span, spec.surface.height]])
     distance = o.lean_inset + o.feet_clearance
     reach = Reach.symmetric(distance, 0.5 * o.lean_hand_span, spec.surface.height, "down", "forward")
@@ -189,10 +196,11 @@ def lean_on(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionS
         torch.tensor([DOWN] * 2),
         torch.tensor([[*facing, 0.0]] * 2, dtype=torch.float32),
     )
-    s.at(t0 + 0.4 * duration).hands(0.6 * duration, key, (1.0, 1.0))
+    s.at(t0 + (1.0 - o.hands_share) * duration).hands(o.hands_share * duration, key, (1.0, 1.0))
     return s.hold(o.settle_s)
 
 
+@MOTION_BUILDERS.register("wave")
 def wave(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Raise the right hand beside the head and wave it from side to side, then lower it."""
     o, s = ctx.options, ctx.script(start)
@@ -204,9 +212,8 @@ def wave(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScri
     def key(swing: float) -> HandKey:
         tilt = math.radians(o.wave_tilt_deg) * swing
         fingers = torch.tensor([[0.0, 0.0, 1.0], [0.0, -math.sin(tilt), math.cos(tilt)]])
-        points = torch.tensor(
-            [[0.1, -lateral, 1.0], [o.wave_forward, lateral + o.wave_swing * swing, height]]
-        )
+        idle = [0.0, -lateral, 0.0]  # the left hand's key is unused (its IK weight stays 0)
+        points = torch.tensor([idle, [o.wave_forward, lateral + o.wave_swing * swing, height]])
         return HandKey(points, torch.tensor([[1.0, 0.0, 0.0]] * 2), fingers, "body")
 
     s.hands(ctx.jitter(o.wave_raise_s), key(0.0), (0.0, 1.0))
@@ -215,15 +222,3 @@ def wave(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScri
         s.hands(half, key(1.0), (0.0, 1.0)).hands(half, key(-1.0), (0.0, 1.0))
     s.hands(0.5 * half, key(0.0), (0.0, 1.0)).hands(ctx.jitter(o.wave_raise_s), None, (0.0, 0.0))
     return s.hold(o.settle_s)
-
-
-BUILDERS: dict[str, Builder] = {
-    "walk_to": walk_to,
-    "sit_on": sit_on,
-    "lean_on": lean_on,
-    "lie_on": lie_on,
-    "lift": lift,
-    "carry": carry,
-    "push": push,
-    "wave": wave,
-}

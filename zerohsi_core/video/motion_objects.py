@@ -3,6 +3,7 @@ on the near face, walk forwards); the object is attached to the body's ground fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,17 +11,20 @@ import torch
 from torch import Tensor
 
 from zerohsi_core.body.params import SmplxParams
+from zerohsi_core.errors import InputError
+from zerohsi_core.scene.mesh import TriMesh
 from zerohsi_core.scene.scene import Surface
 from zerohsi_core.video.motion_path import free_distance
 from zerohsi_core.video.motion_poses import Posture, Reach, reach_posture
 from zerohsi_core.video.motion_script import HandKey, MotionScript
 from zerohsi_core.video.motion_sites import (
     Contacts,
+    SiteOptions,
     extent_along,
     front_edge,
     grip_contacts,
     push_contacts,
-    square_facing,
+    square_facings,
 )
 from zerohsi_core.video.motion_steps import (
     bend_to,
@@ -32,7 +36,9 @@ from zerohsi_core.video.motion_steps import (
     translation,
     unit,
 )
-from zerohsi_core.video.motions import MotionContext, MotionSpec
+from zerohsi_core.video.motions import MOTION_BUILDERS, MotionContext, MotionSpec
+
+ContactFinder = Callable[[TriMesh, np.ndarray, SiteOptions], Contacts]
 
 
 @dataclass(frozen=True)
@@ -48,15 +54,45 @@ class _Grip:
     behind_face: float  # grip midpoint behind the object's near face, along facing
 
 
-def _grip(ctx: MotionContext, s: MotionScript, contacts_of, clearance: float, pushing: bool) -> _Grip:
+def _best_side(
+    ctx: MotionContext, mesh: TriMesh, direction: np.ndarray, contacts_of: ContactFinder, pushing: bool
+) -> tuple[np.ndarray, Contacts]:
+    """(facing, contacts) on a side of the object squared to the approach: for gripping the nearest side
+    that works; for pushing the best of all sides by contact height, minus the reach past the near face and
+    the detour (a chair is pushed by its backrest from behind, not by its seat)."""
+    assert ctx.obj is not None
+    o = ctx.options
+    unit_direction = direction / np.linalg.norm(direction)
+    low, high = mesh.bounds()
+    best: tuple[float, np.ndarray, Contacts] | None = None
+    for facing in square_facings(ctx.obj.pose.numpy(), direction):
+        try:
+            contacts = contacts_of(mesh, facing, o.sites)
+        except InputError:
+            continue
+        if not pushing:
+            return facing, contacts
+        near, _ = extent_along(mesh, 0.5 * (low + high), facing)
+        behind = float((contacts.points.mean(axis=0) - 0.5 * (low + high))[:2] @ facing - near)
+        detour = 1.0 - float(facing @ unit_direction)
+        score = float(contacts.points[:, 2].mean()) - o.push_reach_cost * behind - o.push_detour_cost * detour
+        if best is None or score > best[0]:
+            best = (score, facing, contacts)
+    if best is None:
+        raise InputError(f"found no place to hold object {ctx.obj.id!r} from any side")
+    return best[1], best[2]
+
+
+def _grip(
+    ctx: MotionContext, s: MotionScript, contacts_of: ContactFinder, clearance: float, pushing: bool
+) -> _Grip:
     """Where to hold the object (contacts from `contacts_of`) and stand, `clearance` behind its near face;
     fingers point forwards when gripping the sides, up (or down, on low objects) when pushing a face."""
     mesh = ctx.object_mesh()
     low, high = mesh.bounds()
     centre = 0.5 * (low + high)
     assert ctx.obj is not None
-    facing = square_facing(ctx.obj.pose.numpy(), unit(centre[:2] - s.xy))
-    contacts = contacts_of(mesh, facing, ctx.options.sites)
+    facing, contacts = _best_side(ctx, mesh, unit(centre[:2] - s.xy), contacts_of, pushing)
     grip = contacts.points.mean(axis=0)
     near, _ = extent_along(mesh, centre, facing)
     behind = float((grip - centre)[:2] @ facing - near)
@@ -80,7 +116,8 @@ def _take(ctx: MotionContext, s: MotionScript, grip: _Grip) -> None:
     duration = ctx.jitter(ctx.options.reach_s)
     t0 = s.now
     bend_to(ctx, s, grip.feet, grip.facing, grip.posture, duration)
-    s.at(t0 + 0.35 * duration).hands(0.65 * duration, grip.key, (1.0, 1.0))
+    share = ctx.options.hands_share
+    s.at(t0 + (1.0 - share) * duration).hands(share * duration, grip.key, (1.0, 1.0))
     s.begin_contact()
     s.hold(ctx.jitter(ctx.options.grasp_s))
     body = body_frame(s.xy, s.yaw)
@@ -96,7 +133,7 @@ def _release(ctx: MotionContext, s: MotionScript, pelvis_xy: np.ndarray) -> None
     duration = ctx.jitter(ctx.options.release_s)
     t0 = s.now
     s.hands(duration, None, (0.0, 0.0)).at(t0)
-    stand_up(s, pelvis_xy, 1.5 * duration)
+    stand_up(s, pelvis_xy, ctx.options.stand_up_ratio * duration)
 
 
 @dataclass(frozen=True)
@@ -131,6 +168,7 @@ def _lift(ctx: MotionContext, s: MotionScript) -> _Held:
     return held
 
 
+@MOTION_BUILDERS.register("lift")
 def lift(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Bend or squat to the object, grip its sides with both hands and lift it to the chest."""
     s = ctx.script(start)
@@ -188,6 +226,7 @@ def _placement(
     return s.xy, facing, floor_reach, lift_height
 
 
+@MOTION_BUILDERS.register("carry")
 def carry(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Lift the object, walk with it to the destination (or straight ahead) and put it down there."""
     o, s = ctx.options, ctx.script(start)
@@ -207,6 +246,7 @@ def carry(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScr
     return s.hold(o.settle_s)
 
 
+@MOTION_BUILDERS.register("push")
 def push(ctx: MotionContext, spec: MotionSpec, start: SmplxParams) -> MotionScript:
     """Put both palms on the object's near face and walk forwards, pushing it along the floor."""
     o, s = ctx.options, ctx.script(start)

@@ -23,6 +23,7 @@ class PathOptions:
     slice_heights: tuple[float, ...] = (0.2, 0.4, 0.7, 1.0, 1.4)  # obstacles: geometry at these heights
     body_radius: float = 0.2  # cells closer than this to an obstacle cost `blocked_cost` per metre
     comfort: float = 0.45  # cells closer than this cost extra, growing towards body_radius
+    near_cost: float = 4.0  # extra cost per metre just outside body_radius, easing to 0 at comfort
     blocked_cost: float = 50.0
     shortcut_samples_per_m: float = 20.0
     smoothing_passes: int = 2  # corner cutting (Chaikin) of the shortened path
@@ -78,7 +79,7 @@ def walk_map(mesh: TriMesh, options: PathOptions | None = None, sdf: MeshSDF | N
 def _cell_cost(clearance: np.ndarray, options: PathOptions) -> np.ndarray:
     """Cost per metre of walking through each cell: 1 in the open, more near obstacles."""
     tight = np.clip((options.comfort - clearance) / (options.comfort - options.body_radius), 0.0, 1.0)
-    cost = 1.0 + 4.0 * tight**2
+    cost = 1.0 + options.near_cost * tight**2
     return np.where(clearance < options.body_radius, options.blocked_cost, cost)
 
 
@@ -144,18 +145,6 @@ def _smooth(path: np.ndarray, options: PathOptions) -> np.ndarray:
         inner = np.stack([q, r], axis=1).reshape(-1, 2)[1:-1]
         path = np.concatenate([path[:1], inner, path[-1:]])
     return path
-
-
-def free_point(walk: WalkMap, xy: np.ndarray, need: float) -> np.ndarray:
-    """xy [2] itself if its clearance is at least `need`, else the nearest grid cell centre that has it."""
-    xy = np.asarray(xy, dtype=np.float64)
-    if float(walk.clearance_at(xy)) >= need:
-        return xy
-    ok = np.argwhere(walk.clearance >= need)
-    if len(ok) == 0:
-        return xy
-    centres = walk.centre(ok)
-    return centres[np.argmin(np.linalg.norm(centres - xy, axis=1))]
 
 
 def free_distance(walk: WalkMap, xy: np.ndarray, direction: np.ndarray, limit: float, need: float) -> float:

@@ -58,7 +58,7 @@ class PostureOptions:
     min_pelvis_height: float = 0.38  # deepest squat, pelvis above the floor
     balance_shift: float = 0.35  # the pelvis moves back by this share of the shoulders' forward lean
     squat_knee_out_deg: float = 25.0  # knees turn outwards in a squat
-    arm_swing_deg: float = 14.0  # arm swing per 0.2 m of foot offset while walking
+    arm_swing_deg_per_m: float = 70.0  # shoulder swing per metre of the opposite foot's offset, walking
 
 
 def pose_from_angles(angles: Angles, batch: int = 1, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -149,7 +149,7 @@ def reach_posture(reach: Reach, rig: Rig, options: PostureOptions) -> Posture:
     distance = (wrists - shoulders).norm(dim=-1).max(dim=1).values  # [N]
     arm = g.limb_length("arm")
     feasible = (distance <= options.arm_reach * arm) & (distance >= options.min_arm_reach * arm)
-    squat = (standing - pelvis) / max(standing - options.min_pelvis_height, 1e-6)
+    squat = (standing - pelvis) / (standing - options.min_pelvis_height)
     effort = lean / options.max_lean_deg + options.squat_effort * squat
     i = int(torch.where(feasible, effort, 1e3 + (distance - options.arm_reach * arm).abs()).argmin())
     return Posture(
@@ -164,7 +164,7 @@ def with_arm_swing(pose: Tensor, swing: Tensor, options: PostureOptions) -> Tens
     """Pose [T, 21, 3] with the shoulders swung forwards by swing [T, 2] (metres of the opposite foot's
     forward offset; positive = that arm forwards), as in walking."""
     pose = pose.clone()
-    scale = math.radians(options.arm_swing_deg) / 0.2
+    scale = math.radians(options.arm_swing_deg_per_m)
     for k, side in enumerate(("left", "right")):
         i = JOINT_INDEX[f"{side}_shoulder"] - 1
         angle = -swing[:, k] * scale  # forwards is a rotation about model −x for a hanging arm

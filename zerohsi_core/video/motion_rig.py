@@ -9,7 +9,7 @@ weights and grounds the planted feet on z = 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +35,7 @@ FINGER_CURL_AXIS = (0.0, 0.0, -1.0)  # left fingers curl towards the palm about 
 ARM_POLE = (0.6, -0.7, -0.4)  # elbows point down, outwards and back (chest frame, left arm; x mirrored)
 MIRROR = torch.tensor([1.0, -1.0, -1.0])  # axis-angle of a left-side joint → its right-side mirror
 LENGTH_EPS = 1e-6
+MIN_FOLD = 1e-3  # metres: a limb folds no tighter than |l1 − l2| plus this
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,6 @@ class RigGeometry:
     palm_offset: Tensor  # [2, 3] palm vertex − wrist joint, rest
     ankle_height: Tensor  # [2] ankle joint above the sole when the foot is flat
     foot_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each sole (the lowest part of the foot)
-    hand_vertices: tuple[Tensor, Tensor]  # [K] vertex ids of each hand
     thigh_vertices: tuple[Tensor, Tensor]  # [K] vertices dominated by each hip joint
     buttock_vertices: Tensor  # [K] vertices dominated by the pelvis and hips
     back_vertices: Tensor  # [K] vertices dominated by the pelvis and spine
@@ -90,21 +90,19 @@ def rig_geometry(model: BodyModel, betas: Tensor, options: RigOptions | None = N
         out = model.forward(params)
     verts, joints = out.vertices[0], out.joints[0]  # [V, 3], [55, 3]
     dominant = model.lbs_weights.argmax(dim=1)  # [V]
-    palms, offsets, ankles, feet, hands = [], [], [], [], []
+    palms, offsets, ankles, feet = [], [], [], []
     for side in SIDES:
         wrist = JOINT_INDEX[f"{side}_wrist"]
-        palm_ids = torch.nonzero(dominant == wrist).squeeze(1)
-        centre = verts[palm_ids].mean(0)
-        depth = verts[palm_ids, 1]  # palm side is model −y
-        near = (verts[palm_ids][:, [0, 2]] - centre[[0, 2]]).norm(dim=1) < options.palm_radius
-        candidates = palm_ids[near] if bool(near.any()) else palm_ids
-        palm = int(candidates[depth[near].argmin() if bool(near.any()) else depth.argmin()])
+        hand = torch.nonzero(dominant == wrist).squeeze(1)  # the palm's vertices
+        centre = verts[hand].mean(0)
+        near = (verts[hand][:, [0, 2]] - centre[[0, 2]]).norm(dim=1) < options.palm_radius
+        pool = hand[near] if bool(near.any()) else hand
+        palm = int(pool[verts[pool, 1].argmin()])  # the palm side is model −y
         palms.append(palm)
         offsets.append(verts[palm] - joints[wrist])
         foot_ids = model.foot_vertex_ids(side)  # type: ignore[arg-type]
         sole = verts[foot_ids, 1] < verts[foot_ids, 1].min() + options.sole_height
         feet.append(foot_ids[sole])
-        hands.append(model.hand_vertex_ids(side))  # type: ignore[arg-type]
         ankles.append(joints[JOINT_INDEX[f"{side}_ankle"], 1] - verts[foot_ids, 1].min())
 
     def group(names: tuple[str, ...]) -> Tensor:
@@ -117,7 +115,6 @@ def rig_geometry(model: BodyModel, betas: Tensor, options: RigOptions | None = N
         palm_offset=torch.stack(offsets).detach(),
         ankle_height=torch.stack(ankles).detach(),
         foot_vertices=(feet[0], feet[1]),
-        hand_vertices=(hands[0], hands[1]),
         thigh_vertices=(group(("left_hip",)), group(("right_hip",))),
         buttock_vertices=group(BUTTOCK_JOINTS),
         back_vertices=group(BACK_JOINTS),
@@ -146,10 +143,6 @@ class MotionTrack:
     @property
     def num_frames(self) -> int:
         return int(self.pelvis.shape[0])
-
-    def replace(self, **changes: Tensor) -> MotionTrack:
-        """A copy with some fields replaced."""
-        return replace(self, **changes)
 
 
 def root_rotation(yaw: Tensor, pitch: Tensor) -> Tensor:
@@ -196,7 +189,7 @@ def two_bone_ik(
     offset = target - base
     dist = offset.norm(dim=-1, keepdim=True).clamp(min=LENGTH_EPS)
     direction = offset / dist
-    dist = dist.clamp(min=float((l1 - l2).abs()) + 1e-3, max=float(l1 + l2) * margin)
+    dist = dist.clamp(min=float((l1 - l2).abs()) + MIN_FOLD, max=float(l1 + l2) * margin)
     along = (l1**2 - l2**2 + dist**2) / (2 * dist)
     height = (l1**2 - along**2).clamp(min=0.0).sqrt()
     side = pole - (pole * direction).sum(-1, keepdim=True) * direction
@@ -233,9 +226,8 @@ class Rig:
         expression = torch.zeros(1, model.num_expression, dtype=model.dtype, device=model.device)
         dirs = torch.cat([layer.shapedirs, layer.expr_dirs], dim=-1)
         self._correctives = bool(layer.posedirs.abs().max() > 0)  # the stand-in has none
-        self._shaped = (layer.v_template + blend_shapes(torch.cat([self.betas, expression], 1), dirs))[
-            0
-        ]  # [V, 3]
+        shape = torch.cat([self.betas, expression], dim=1)
+        self._shaped = (layer.v_template + blend_shapes(shape, dirs))[0]  # [V, 3]
 
     def forward(self, params: SmplxParams) -> BodyOutput:
         """The body model's full forward pass, without gradients."""

@@ -4,6 +4,7 @@ turns on the spot, hand targets and object poses; `build` samples it into a `Mot
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from zerohsi_core.body.joints import JOINT_INDEX
 from zerohsi_core.body.pose import yaw_matrix
-from zerohsi_core.errors import InputError
 from zerohsi_core.video.motion_path import PathOptions, WalkMap, plan_path
 from zerohsi_core.video.motion_poses import STANDING, PostureOptions, pose_from_angles, with_arm_swing
 from zerohsi_core.video.motion_rig import MotionTrack, Rig, blend_rotations
@@ -30,6 +31,10 @@ from zerohsi_core.video.motion_timeline import (
 )
 
 HandFrame = Literal["world", "body", "object"]
+ANGLE_EPS = 1e-3  # radians: smaller turns are skipped
+TIME_EPS = 1e-9  # seconds
+HEADING_SAMPLES = 64  # samples of a path's heading profile
+PLANTED_WEIGHT = 0.99  # a foot counts as planted only while the leg IK holds it (not when lying)
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class ScriptOptions:
     turn_speed_deg: float = 150.0  # degrees per second when turning on the spot
     min_turn_s: float = 0.5
     turn_first_deg: float = 50.0  # heading changes larger than this are turned on the spot before walking
-    min_walk: float = 0.08  # shorter moves are shuffled in place...
+    min_shuffle: float = 0.005  # moves shorter than this are skipped...
+    min_walk: float = 0.08  # ...shorter than this are shuffled in place...
     shuffle_max: float = 0.5  # ...as are moves up to this long that end facing within 90° of the start
     heading_window: float = 0.25  # metres of path averaged into the walking heading
     walk_drop: float = 0.03  # pelvis lowered while walking (longer legs reach the stride)
@@ -90,7 +96,7 @@ class MotionScript:
         self._hands: list[tuple[float, HandKey]] = [(0.0, rest)]
         self._object: list[tuple[float, Tensor, bool]] = []
         self._walks: list[_Walk] = []
-        self._steps: list[tuple[float, float, float]] = []
+        self._steps: list[tuple[float, float]] = []  # (start, end) of stepping
         self._seated: list[list[float]] = []  # [start, end] intervals without grounding
         self._contacts: list[list[float]] = []
 
@@ -128,15 +134,15 @@ class MotionScript:
         self.now += duration
         return self
 
-    def turn(self, yaw: float, width: float = 1.0) -> MotionScript:
+    def turn(self, yaw: float) -> MotionScript:
         """Turn on the spot (stepping) to heading `yaw`."""
         target = nearest_angle(yaw, self.yaw)
         angle = abs(target - self.yaw)
-        if angle < 1e-3:
+        if angle < ANGLE_EPS:
             return self
         steps = step_count(0.0, angle, self.options.steps) * self.options.steps.min_step_s
         duration = max(self.options.min_turn_s, angle / math.radians(self.options.turn_speed_deg), steps)
-        self._steps.append((self.now, self.now + duration, width))
+        self._steps.append((self.now, self.now + duration))
         return self.move(duration, yaw=target)
 
     def walk(
@@ -159,23 +165,23 @@ class MotionScript:
         steps = step_count(length, 0.0, self.options.steps) * self.options.steps.min_step_s
         duration = max(length / (speed or self.options.walk_speed), steps)
         self._walks.append(_Walk(self.now, self.now + duration, path, yaw_start, yaw_end))
-        self._steps.append((self.now, self.now + duration, 1.0))
+        self._steps.append((self.now, self.now + duration))
         pelvis = self.value("pelvis").clone()
         pelvis[:2] = torch.as_tensor(path[-1], dtype=torch.float32)
         self.move(duration, pelvis=pelvis, yaw=yaw_end)
-        if abs(nearest_angle(yaw, self.yaw) - self.yaw) > 1e-3:
+        if abs(nearest_angle(yaw, self.yaw) - self.yaw) > ANGLE_EPS:
             self.turn(yaw)
         return self
 
     def _shuffle(self, goal: np.ndarray, length: float) -> None:
         """Step to a nearby pelvis xy without turning."""
-        if length < 1e-3:
+        if length < self.options.min_shuffle:
             return
         steps = step_count(length, 0.0, self.options.steps) * self.options.steps.min_step_s
         duration = max(self.options.min_turn_s, steps, length / self.options.walk_speed)
         pelvis = self.value("pelvis").clone()
         pelvis[:2] = torch.as_tensor(goal)
-        self._steps.append((self.now, self.now + duration, 1.0))
+        self._steps.append((self.now, self.now + duration))
         self.move(duration, pelvis=pelvis)
 
     def _headings(self, path: np.ndarray, s: list[float] | np.ndarray) -> np.ndarray:
@@ -188,7 +194,7 @@ class MotionScript:
         return np.arctan2(d[:, 1], d[:, 0])
 
     def _heading_change(self, path: np.ndarray, length: float) -> float:
-        headings = np.unwrap(self._headings(path, np.linspace(0.0, length, 64)))
+        headings = np.unwrap(self._headings(path, np.linspace(0.0, length, HEADING_SAMPLES)))
         return float(headings[-1] - headings[0])
 
     def hands(self, duration: float, key: HandKey | None, weights: tuple[float, float]) -> MotionScript:
@@ -209,17 +215,16 @@ class MotionScript:
         """Move the attached object to `pose` (body ground frame) over `duration`; time does not advance."""
         self._hold_object()
         self._object.append((self.now + duration, pose.to(torch.float64), True))
+        return self
 
     def _hold_object(self) -> None:
         """Repeat the last object key at `now`, so that the next key starts moving from here."""
         if self._object and self._object[-1][0] < self.now:
             self._object.append((self.now, *self._object[-1][1:]))
-        return self
 
     def attached_pose(self) -> Tensor:
         """The last keyed object pose [4, 4] in the body's ground frame (the object must be attached)."""
-        if not self._object or not self._object[-1][2]:
-            raise InputError("no object is attached at this point of the script")
+        assert self._object and self._object[-1][2], "the script attaches no object before this point"
         return self._object[-1][1]
 
     def body_frame(self) -> Tensor:
@@ -227,23 +232,23 @@ class MotionScript:
         return _body_frames(self.value("pelvis")[None], self.value("yaw")[None])[0]
 
     def begin_contact(self) -> None:
+        """Both hands touch the object from `now` on (until `end_contact`)."""
         self._contacts.append([self.now, math.inf])
 
     def end_contact(self) -> None:
+        """The hands let go at `now`."""
         self._contacts[-1][1] = self.now
 
     def begin_seated(self) -> None:
+        """From `now` on the body rests on a surface: the feet no longer carry it (no grounding)."""
         self._seated.append([self.now, math.inf])
-
-    def end_seated(self) -> None:
-        self._seated[-1][1] = self.now
 
     def _ground(
         self, t: Tensor, names: tuple[str, ...] | None = None
     ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor]:
         """Channels (all, or `names` + pelvis and yaw) at times t [T], with pelvis [T, 3] and heading [T]
         following the walks, and how much each time is inside a walk [T] (0 at standstill, 1 at full pace)."""
-        wanted = set(names or self._keys) | {"pelvis", "yaw"}
+        wanted = set(self._keys if names is None else names) | {"pelvis", "yaw"}
         ch = {
             name: keyframes(t, [k for k, _ in keys], torch.stack([v for _, v in keys]))
             for name, keys in self._keys.items()
@@ -260,10 +265,11 @@ class MotionScript:
             length = float(polyline_length(walk.path)[-1])
             s = (cruise(u, r) * length).numpy().astype(np.float64)
             points, _ = along_path(walk.path, s)
-            ends = np.unwrap(self._headings(walk.path, np.linspace(0.0, length, 64)))
+            samples = np.linspace(0.0, length, HEADING_SAMPLES)
+            ends = np.unwrap(self._headings(walk.path, samples))
             shift = 2 * math.pi * round((walk.yaw_start - float(ends[0])) / (2 * math.pi))
             ends = ends + shift
-            heading = torch.as_tensor(np.interp(s, np.linspace(0.0, length, 64), ends), dtype=t.dtype)
+            heading = torch.as_tensor(np.interp(s, samples, ends), dtype=t.dtype)
             into, out = smoothstep(u / r), smoothstep((u - 1.0 + r) / r)
             heading = heading + (1 - into) * (walk.yaw_start - ends[0]) + out * (walk.yaw_end - ends[-1])
             pelvis[inside, :2] = torch.as_tensor(points, dtype=t.dtype)
@@ -281,9 +287,8 @@ class MotionScript:
             return p[0, :2], y[0]
 
         g = self.rig.geometry
-        offsets = torch.stack(
-            [torch.stack([(g.joints[i] - g.joints[0])[2], (g.joints[i] - g.joints[0])[0]]) for i in (7, 8)]
-        )  # ankles (forward, left) of the pelvis
+        ankles = g.joints[[JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]] - g.joints[0]  # [2, 3]
+        offsets = ankles[:, [2, 0]]  # (forward, left) of the pelvis: model +z, +x
         feet = footsteps(t, state_at, self._steps, offsets, g.ankle_height, self.options.steps)
         forward = torch.stack([torch.cos(yaw), torch.sin(yaw)], dim=-1)  # [T, 2]
         ahead = ((feet.position[..., :2] - pelvis[:, None, :2]) * forward[:, None]).sum(-1)  # [T, 2]
@@ -306,11 +311,12 @@ class MotionScript:
             finger_dir=hands[2],
             arm_ik=ch["arm_ik"],
             grounded=~seated,
-            foot_contact=feet.contact & (ch["leg_ik"] > 0.99)[:, None],
+            foot_contact=feet.contact & (ch["leg_ik"] > PLANTED_WEIGHT)[:, None],
         )
         return track, objects, _in_intervals(t, self._contacts)
 
     def _sample_objects(self, t: Tensor, body: Tensor) -> Tensor | None:
+        """Object poses [T, 4, 4] (world) from its keys, attached keys following the body frames [T, 4, 4]."""
         if not self._object:
             return None
         worlds = [
@@ -319,6 +325,8 @@ class MotionScript:
         return _interpolate(t, [k for k, _, _ in self._object], worlds, _blend_poses)
 
     def _sample_hands(self, t: Tensor, body: Tensor, objects: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """World palm points, normals and finger directions [T, 2, 3] from the hand keys."""
+
         def world(key: HandKey) -> Tensor:  # [T, 3 (points, normals, fingers), 2, 3]
             stacked = torch.stack([key.points, key.normals, key.fingers]).to(torch.float64)
             frame = {"world": None, "body": body, "object": objects}[key.frame]
@@ -352,7 +360,9 @@ def _blend_poses(a: Tensor, b: Tensor, w: Tensor) -> Tensor:
     return out
 
 
-def _interpolate(t: Tensor, times: list[float], values: list[Tensor], blend) -> Tensor:
+def _interpolate(
+    t: Tensor, times: list[float], values: list[Tensor], blend: Callable[[Tensor, Tensor, Tensor], Tensor]
+) -> Tensor:
     """Per-frame eased blend between the keys around each time (values: per-frame [T, ...] each)."""
     out = values[0].clone()
     for k in range(len(times)):
@@ -361,7 +371,7 @@ def _interpolate(t: Tensor, times: list[float], values: list[Tensor], blend) -> 
         if nxt == k:
             out[lo] = values[k][lo]
             continue
-        span = max(times[nxt] - times[k], 1e-9)
+        span = max(times[nxt] - times[k], TIME_EPS)
         w = smoothstep((t - times[k]) / span)
         out[lo] = blend(values[k], values[nxt], w)[lo]
     return out
@@ -370,5 +380,5 @@ def _interpolate(t: Tensor, times: list[float], values: list[Tensor], blend) -> 
 def _in_intervals(t: Tensor, intervals: list[list[float]]) -> Tensor:
     inside = torch.zeros_like(t, dtype=torch.bool)
     for start, end in intervals:
-        inside |= (t >= start - 1e-9) & (t <= end + 1e-9)
+        inside |= (t >= start - TIME_EPS) & (t <= end + TIME_EPS)
     return inside

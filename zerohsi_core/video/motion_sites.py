@@ -12,6 +12,8 @@ from zerohsi_core.scene.mesh import TriMesh
 from zerohsi_core.scene.scene import Surface
 from zerohsi_core.scene.sdf import MeshSDF
 
+HORIZONTAL_COS = 0.9  # a surface whose normal is within ~25° of vertical counts as horizontal
+
 
 @dataclass(frozen=True)
 class SiteOptions:
@@ -20,6 +22,8 @@ class SiteOptions:
     edge_probe_out: float = 0.12  # probe points this far outside an edge...
     edge_probe_heights: tuple[float, ...] = (0.15, 0.3)  # ...and this high above the surface
     edge_blocked: float = 0.05  # an edge is blocked where geometry is closer than this to a probe
+    edge_probe_spread: float = 0.35  # probes span ± this share of the edge's length...
+    edge_probe_count: int = 5  # ...in this many places
     grip_top: float = 0.85  # grip heights tried from this share of the object's height...
     grip_bottom: float = 0.3  # ...down to this share
     grip_samples: int = 12
@@ -48,7 +52,7 @@ class Edge:
 def surface_edges(surface: Surface) -> list[Edge]:
     """The four edges of a horizontal surface rectangle."""
     n = np.asarray(surface.normal)
-    if abs(n[2]) < 0.9:
+    if abs(n[2]) < HORIZONTAL_COS:
         raise InputError(
             f"surface {surface.name!r} is not horizontal (normal {surface.normal}); cannot stand at it"
         )
@@ -77,7 +81,8 @@ def open_edges(surface: Surface, sdf: MeshSDF, options: SiteOptions) -> list[Edg
     """Edges with nothing (backrest, armrest, wall) just outside and above them."""
     free = []
     for edge in surface_edges(surface):
-        offsets = np.linspace(-0.35, 0.35, 5)[:, None] * edge.length
+        spread = options.edge_probe_spread
+        offsets = np.linspace(-spread, spread, options.edge_probe_count)[:, None] * edge.length
         probes = [
             np.concatenate(
                 [edge.mid[:2] + edge.outward * options.edge_probe_out + o * edge.along, [edge.mid[2] + h]]
@@ -128,15 +133,14 @@ def _horizontal_frame(facing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f, np.array([-f[1], f[0], 0.0])  # forward, left
 
 
-def square_facing(pose: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """The horizontal axis (±x or ±y) of an object's pose [4, 4] closest to `direction` [2]: people square
-    up to the object they handle."""
+def square_facings(pose: np.ndarray, direction: np.ndarray) -> list[np.ndarray]:
+    """The horizontal axes (±x, ±y) of an object's pose [4, 4], the one closest to the approach `direction`
+    [2] first: people square up to the object they handle."""
     axes = [pose[:2, 0], pose[:2, 1]]
-    candidates = [a / np.linalg.norm(a) for a in axes if np.linalg.norm(a) > 0.5]
+    candidates = [a / np.linalg.norm(a) for a in axes if np.linalg.norm(a) > HORIZONTAL_COS]
     candidates += [-a for a in candidates]
-    if not candidates:
-        return direction / np.linalg.norm(direction)
-    return max(candidates, key=lambda a: float(a @ direction))
+    unit = direction / np.linalg.norm(direction)
+    return sorted(candidates, key=lambda a: -float(a @ unit)) or [unit]
 
 
 def grip_contacts(mesh: TriMesh, facing: np.ndarray, options: SiteOptions) -> Contacts:

@@ -118,7 +118,7 @@ def _neutral(xy: Tensor, yaw: Tensor, offsets: Tensor) -> Tensor:
 def footsteps(
     t: Tensor,  # [T] seconds
     state_at: Callable[[float], tuple[Tensor, Tensor]],  # time -> pelvis xy [2], heading []
-    segments: Sequence[tuple[float, float, float]],  # (start, end, stance width scale) of stepping
+    segments: Sequence[tuple[float, float]],  # (start, end) of each stepping phase
     offsets: Tensor,  # [2, 2] rest ankle offsets from the pelvis (forward, left) of the left, right foot
     ankle_height: Tensor,  # [2]
     options: StepOptions,
@@ -135,20 +135,19 @@ def footsteps(
     position[:, :, :2], position[:, :, 2] = plant_xy, ankle_height
     foot_yaw[:] = plant_yaw
 
-    for start, end, width in sorted(segments):
+    for start, end in sorted(segments):
         xy0, yaw0 = state_at(start)
         xy1, yaw1 = state_at(end)
         distance = float((xy1 - xy0).norm())
         turn = abs(float(yaw1 - yaw0))
         n = step_count(distance, turn, options)
         duration = (end - start) / n
-        scaled = offsets * torch.tensor([1.0, width], dtype=offsets.dtype)
         first_foot = 0 if float(yaw1 - yaw0) > 0 else 1  # turning left: the left foot leads
         for k in range(n):
             foot = (k + first_foot) % 2
             lift_t, land_t = start + k * duration, start + (k + 1) * duration
             aim_xy, aim_yaw = state_at(end if k >= n - 2 else min(land_t + 0.5 * duration, end))
-            target = _neutral(aim_xy, aim_yaw, scaled)[foot]
+            target = _neutral(aim_xy, aim_yaw, offsets)[foot]
             swing = (t > lift_t) & (t < land_t)
             u = smoothstep((t[swing] - lift_t) / duration)[:, None]
             position[swing, foot, :2] = plant_xy[foot] * (1 - u) + target * u

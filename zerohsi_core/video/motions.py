@@ -8,6 +8,7 @@ is exactly that state. Kinds: walk_to, sit_on, lean_on, lie_on, lift, carry, pus
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import yaw_of
 from zerohsi_core.errors import InputError
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from zerohsi_core.registry import Registry
 from zerohsi_core.scene.mesh import TriMesh
 from zerohsi_core.scene.object import SceneObject
 from zerohsi_core.scene.scene import Scene, Surface
@@ -34,6 +36,9 @@ from zerohsi_core.video.motion_timeline import smoothstep
 MOTION_KINDS = ("walk_to", "sit_on", "lean_on", "lie_on", "lift", "carry", "push", "wave")
 OBJECT_KINDS = ("lift", "carry", "push")
 SURFACE_KINDS = ("sit_on", "lean_on", "lie_on")
+ROTATION_FIELDS = ("global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose", "leye_pose",
+                   "reye_pose")  # fmt: skip
+TIME_EPS = 1e-6  # seconds
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,11 @@ class MotionOptions:
     sites: SiteOptions = field(default_factory=SiteOptions)
     rig: RigOptions = field(default_factory=RigOptions)
     sit_s: float = 1.6
+    sit_lean_deg: float = 35.0  # trunk bend half-way down to a seat...
+    sit_midway: tuple[float, float] = (0.4, 0.45)  # ...where the pelvis has moved this share back and down
+    sit_recline_deg: float = 6.0  # lean back once seated
+    lie_midway_pitch_deg: float = 40.0  # half-way from sitting to lying, leaning back this far...
+    lie_midway_rise: float = 0.1  # ...with the pelvis this much above its seated height
     lie_s: float = 2.0
     lean_s: float = 1.3
     reach_s: float = 1.1
@@ -93,12 +103,16 @@ class MotionOptions:
     wave_cycles: int = 3
     settle_s: float = 0.4  # stillness at the end of each motion
     seat_stand_off: float = 0.12  # pelvis in front of a seat's edge when turning to sit
-    seat_depth: float = 0.3  # pelvis behind the seat's front edge when seated (at most 55 % of the seat)
+    seat_depth: float = 0.3  # pelvis behind the seat's front edge when seated...
+    seat_depth_share: float = 0.55  # ...and no deeper than this share of the seat
     seat_side_margin: float = 0.3  # sitting spot at least this far from the ends of the seat edge
-    stand_off: float = 0.45  # pelvis in front of a surface edge (walk_to)
+    stand_off: float = 0.45  # pelvis in front of a surface edge (walk_to)...
+    edge_margin: float = 0.2  # ...at least this far from the edge's ends
     object_stand_off: float = 0.7  # pelvis from an object's centre (walk_to)
     lean_inset: float = 0.12  # palms this far inside a surface edge (lean_on)
     lean_hand_span: float = 0.42  # distance between the palms (lean_on)
+    push_reach_cost: float = 2.0  # push side choice: metres of contact height lost per metre reached past...
+    push_detour_cost: float = 0.2  # ...the near face, and per unit of (1 − cos) of turning away from it
     feet_clearance: float = 0.22  # feet this far behind an edge or an object's near face
     grip_clearance: float = 0.12  # feet behind the near face of an object lifted (knees splay round it)
     chest_front: float = 0.14  # front of the chest ahead of the pelvis (carrying)
@@ -117,19 +131,24 @@ class MotionOptions:
     place_jitter: float = 0.03  # seeded ± metres of sitting spots and stand-off distances
     lie_head_sign: int = 0  # 0: seeded; ±1: head towards ± the surface's long axis
     seat_offset: float = 0.1  # first guess of the pelvis above a seat (then measured on the body)
-    seat_iterations: int = 3  # measurements of the body on a seat or surface lain on
+    seat_iterations: int = 3  # measurements of the buttocks on a seat
     back_offset: float = 0.1  # first guess of the pelvis above a surface lain on (then measured)
     lie_shift: float = 0.04  # pelvis shifted towards the feet from the surface's centre when lying
     over_margin: float = 0.05  # body vertices this far inside a surface's rectangle rest on it
     thigh_share: float = 0.62  # palms rest this far from hip to knee when seated...
-    thigh_radius: float = 0.05  # ...on the top of the thigh within this horizontal distance
-    push_reach: float = 0.25  # extra distance between the feet and the pushed face
+    thigh_radius: float = 0.05  # ...on the top of the thigh within this horizontal distance...
+    thigh_finger_drop: float = 0.3  # ...fingers pointing forwards and this much down along the thigh
+    thigh_hands_share: float = 0.35  # the palms go to the thighs during this last share of sitting down
+    hands_share: float = 0.6  # the palms travel during this last share of a reach or lean
+    stand_up_ratio: float = 1.5  # straightening up after letting go takes this many release durations
+    push_reach: float = 0.12  # extra distance between the feet and the pushed face
     push_fingers_up_above: float = 0.6  # pushing palms point the fingers up above this height, else down
     wave_height: float = 0.25  # palm above the shoulder
     wave_out: float = 0.2  # palm outside the shoulder
     wave_forward: float = 0.1  # palm ahead of the pelvis
     wave_swing: float = 0.07  # side-to-side travel of the palm
     wave_tilt_deg: float = 20.0  # side-to-side tilt of the fingers
+    lie_drafts: int = 2  # measurements of the back on the surface lain on
 
 
 @dataclass(frozen=True)
@@ -154,21 +173,21 @@ class MotionContext:
         return self.options.place_jitter * float(self.rng.uniform(-1.0, 1.0))
 
     def object_mesh(self) -> TriMesh:
+        """The object's mesh at its initial pose (world); InputError when the motion has no object."""
         if self.obj is None:
             raise InputError("this motion needs an object, but none was given")
         return self.obj.world_mesh()
 
     def script(self, start: SmplxParams) -> MotionScript:
         """A script starting at the initial state's pelvis position and heading."""
-        with torch.no_grad():
-            pelvis = self.rig.skeleton(start.to(self.rig.model.device, self.rig.model.dtype))[0][
-                0, JOINT_INDEX["pelvis"]
-            ]
+        joints, _, _ = self.rig.skeleton(start.to(self.rig.model.device, self.rig.model.dtype))
+        pelvis = joints[0, JOINT_INDEX["pelvis"]]
         heading = float(yaw_of(start.global_orient[0]))
         return MotionScript(self.rig, (float(pelvis[0]), float(pelvis[1])), heading, self.options.script)
 
 
 Builder = Callable[[MotionContext, MotionSpec, SmplxParams], MotionScript]
+MOTION_BUILDERS = Registry[MotionScript]("motion")  # motion kind -> Builder (motion_library.py)
 
 
 def motion_context(
@@ -196,14 +215,14 @@ def fit_times(duration: float, n_frames: int, fps: float, options: MotionOptions
     """Script times [T] of the clip's frames: the script is played faster or (up to max_stretch) slower so
     that it ends `end_share` before the clip does."""
     clip = (n_frames - 1) / fps
-    rate = duration / max(clip * (1.0 - options.end_share), 1e-6)
+    rate = duration / max(clip * (1.0 - options.end_share), TIME_EPS)
     rate = max(rate, 1.0 / options.max_stretch)
     return torch.arange(n_frames, dtype=torch.float32) / fps * rate
 
 
 def blend_in(params: SmplxParams, start: SmplxParams, times: Tensor, duration: float) -> SmplxParams:
     """Params whose first frames ease from the initial state `start` [1] into the motion (frame 0 = start)."""
-    w = smoothstep(times / max(duration, 1e-6)).to(params.transl.dtype)  # [T] 0 → 1
+    w = smoothstep(times / max(duration, TIME_EPS)).to(params.transl.dtype)  # [T] 0 → 1
     first = start.to(params.transl.device, params.transl.dtype).index(
         torch.zeros(len(times), dtype=torch.long)
     )
@@ -214,24 +233,11 @@ def blend_in(params: SmplxParams, start: SmplxParams, times: Tensor, duration: f
         weight = w.repeat_interleave(int(np.prod(shape[1:-1])) if len(shape) > 2 else 1)
         return matrix_to_axis_angle(blend_rotations(ra, rb, weight)).reshape(shape)
 
-    mix = {
-        name: rotations(getattr(first, name), getattr(params, name))
-        for name in (
-            "global_orient",
-            "body_pose",
-            "left_hand_pose",
-            "right_hand_pose",
-            "jaw_pose",
-            "leye_pose",
-            "reye_pose",
-        )
-    }
-    linear = {
-        name: getattr(first, name)
-        + w.reshape(-1, *([1] * (getattr(params, name).dim() - 1)))
-        * (getattr(params, name) - getattr(first, name))
-        for name in ("transl", "expression")
-    }
+    mix = {name: rotations(getattr(first, name), getattr(params, name)) for name in ROTATION_FIELDS}
+    linear = {}
+    for name in ("transl", "expression"):
+        a, b = getattr(first, name), getattr(params, name)
+        linear[name] = a + w[:, None] * (b - a)  # [T, n]
     return params.replace(**mix, **linear, betas=first.betas)
 
 
@@ -243,11 +249,9 @@ def build_motion(
     fps: float,
 ) -> ScriptedMotion:
     """Write, time and realise the motion of `spec` over n_frames at fps, starting from `start` [1]."""
-    from zerohsi_core.video.motion_library import BUILDERS
-
     if start.batch_size != 1:
         raise InputError(f"the initial human state must be one body, got a batch of {start.batch_size}")
-    script = BUILDERS[spec.kind](context, spec, start)
+    script = MOTION_BUILDERS.create(spec.kind, context, spec, start)
     times = fit_times(script.now, n_frames, fps, context.options)
     track, objects, contact = script.build(times)
     params = context.rig.realize(track)
@@ -265,3 +269,6 @@ def build_motion(
         fps=fps,
         description=spec.description or spec.kind,
     )
+
+
+importlib.import_module(f"{__package__}.motion_library")  # registers the builders

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from zerohsi_core.body.avatar import GaussianAvatar
+from zerohsi_core.body.model import BodyModel, load_body_model
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import Config
 from zerohsi_core.errors import BackendError, InputError
@@ -101,28 +102,39 @@ class SceneBoundGenerator(Protocol):
 
 
 class ScriptedVideoGenerator:
-    """Renders a scripted motion for the prompt; `bind` it to a `ScriptContext` before `generate`."""
+    """Renders a scripted motion for the prompt; `bind` it to a `ScriptContext` before `generate`. The first
+    frame only sets the size: frame 0 is rendered from the context's initial state (the pipeline's I0).
+    Motions are written on the CPU; rendering runs on the avatar's device."""
 
     name = "scripted"
 
     def __init__(self, options: ScriptedOptions | None = None, context: ScriptContext | None = None) -> None:
         self.options, self.context = options or ScriptedOptions(), context
+        self._cpu_model: BodyModel | None = None
 
     def bind(self, context: ScriptContext) -> ScriptedVideoGenerator:
         """The same generator bound to a scene, object, initial human, camera and avatar."""
-        return ScriptedVideoGenerator(self.options, context)
+        bound = ScriptedVideoGenerator(self.options, context)
+        bound._cpu_model = self._cpu_model  # reused while the body model stays the same
+        return bound
 
     def motion(self, prompt: str, seed: int, n_frames: int) -> ScriptedMotion:
         """The ground-truth motion the prompt asks for (what `generate` renders)."""
         ctx = self._context()
         obj = ctx.scene_object()
         spec = motion_for_prompt(prompt, ctx.scene, ctx.object_id)
-        betas = ctx.initial_params.betas[0]
-        model = ctx.avatar.body
-        context = motion_context(model, ctx.scene, obj, betas, seed, self.options.motion)
-        return build_motion(
-            spec, context, ctx.initial_params.to(model.device, model.dtype), n_frames, self.options.fps
-        )
+        model = self._model_on_cpu(ctx.avatar.body)
+        start = ctx.initial_params.to("cpu", model.dtype)
+        context = motion_context(model, ctx.scene, obj, start.betas[0], seed, self.options.motion)
+        return build_motion(spec, context, start, n_frames, self.options.fps)
+
+    def _model_on_cpu(self, model: BodyModel) -> BodyModel:
+        """The avatar's body model on the CPU, where motions are written (a copy if the avatar is on GPU)."""
+        if model.device.type == "cpu":
+            return model
+        if self._cpu_model is None or self._cpu_model.path != model.path:
+            self._cpu_model = load_body_model(model.options, device="cpu", dtype=model.dtype)
+        return self._cpu_model
 
     def generate(
         self,
@@ -221,8 +233,8 @@ class ScriptedVideoGenerator:
 
 @VIDEO_BACKENDS.register("scripted")
 def build_scripted_generator(cfg: Config) -> ScriptedVideoGenerator:
-    """The `scripted` backend: clip rate `video.fps`, degradations from `video.scripted_<field>`."""
-    options = ScriptedOptions(
-        fps=cfg.video.fps, degrade=options_from_config(DegradeOptions, cfg.video, "scripted_")
-    )
-    return ScriptedVideoGenerator(options)
+    """The `scripted` backend at the clip rate `video.fps`; any `video.scripted_<field>` present sets that
+    field of `DegradeOptions` or of `MotionOptions` (e.g. scripted_noise_sigma, scripted_time_jitter)."""
+    degraded = options_from_config(DegradeOptions, cfg.video, "scripted_")
+    motion = options_from_config(MotionOptions, cfg.video, "scripted_")
+    return ScriptedVideoGenerator(ScriptedOptions(cfg.video.fps, motion=motion, degrade=degraded))

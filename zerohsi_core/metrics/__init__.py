@@ -1,0 +1,1 @@
+"""Paper metrics (Sec. 4.1) and errors against ground truth."""

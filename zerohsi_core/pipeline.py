@@ -1,0 +1,326 @@
+"""The ZeroHSI pipeline: view selection → first frame → video → segmentation → camera tracking → HSI
+optimisation → refinement, for one clip or a chain of prompts (App. C.7: the last frame's human and object
+state is the next clip's initial state). Every stage reports progress and honours a cancel token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from zerohsi_core.body.avatar import GaussianAvatar
+from zerohsi_core.body.avatar_io import make_avatar
+from zerohsi_core.body.model import BodyModel, BodyModelOptions, load_body_model
+from zerohsi_core.body.params import SmplxParams
+from zerohsi_core.body.pose import arms_down_pose, standing_params, yaw_of
+from zerohsi_core.body.prior import VPoser, load_vposer
+from zerohsi_core.camera.select import select_view, view_options_from_config
+from zerohsi_core.camera.track import TrackingOptions, static_masks, track_camera
+from zerohsi_core.config import Config
+from zerohsi_core.device import resolve_device
+from zerohsi_core.errors import InputError
+from zerohsi_core.geometry.camera import Camera
+from zerohsi_core.metrics.truth import ground_truth_errors
+from zerohsi_core.optimize.hsi import HUMAN, OBJECT, HsiOptions, HsiTargets, optimize_clip
+from zerohsi_core.optimize.refine import RefineOptions, refine_clip
+from zerohsi_core.preview import render_options
+from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from zerohsi_core.render.render import render
+from zerohsi_core.scene.gaussians import GaussianCloud
+from zerohsi_core.scene.object import SceneObject
+from zerohsi_core.scene.registry import load_scene
+from zerohsi_core.scene.scene import Scene
+from zerohsi_core.segment.registry import create_segmenter
+from zerohsi_core.video.base import GeneratedVideo
+from zerohsi_core.video.registry import create_video_generator
+from zerohsi_core.video.scripted import SceneBoundGenerator, ScriptContext
+
+log = logging.getLogger(__name__)
+STAGES = ("view_selection", "video", "segment", "tracking", "hsi", "refinement")
+
+
+@dataclass(frozen=True, eq=False)
+class InteractionRequest:
+    """What to synthesise: a scene, an optional object and its pose, the initial human, prompts, seed."""
+
+    prompts: Sequence[str]
+    scene_id: str = ""  # "" = config scene.default
+    object_id: str = ""  # "" = no object (static interaction)
+    object_pose: Tensor | None = None  # [4, 4] object-to-world; None = the scene's default placement
+    initial_params: SmplxParams | None = None  # [1] world frame; None = standing at the scene's start
+    num_frames: int = 0  # per clip; 0 = config video.num_frames
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class ClipResult:
+    """One reconstructed clip: refined and raw SMPL-X, joints, object poses, cameras, video and masks."""
+
+    prompt: str
+    params: SmplxParams  # [T] refined, world frame
+    joints: Tensor  # [T, 55, 3] world, metres
+    raw_params: SmplxParams  # [T] per-frame result before refinement
+    raw_joints: Tensor  # [T, 55, 3] joints of raw_params
+    object_id: str | None
+    object_poses: Tensor | None  # [T, 4, 4] object-to-world
+    cameras: list[Camera]  # [T] tracked cameras
+    fps: float
+    video: GeneratedVideo
+    human_masks: Tensor  # [T, H, W]
+    object_masks: Tensor | None  # [T, H, W]
+    losses: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, float] = field(default_factory=dict)  # against the scripted ground truth, if any
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceResult:
+    """All clips of a request, in order."""
+
+    request: InteractionRequest
+    scene_id: str
+    clips: list[ClipResult]
+
+    @property
+    def joints(self) -> Tensor:
+        """[ΣT, 55, 3] joints of the whole sequence."""
+        return torch.cat([clip.joints for clip in self.clips])
+
+
+class Pipeline:
+    """Holds the loaded models (body, avatar, pose prior) and runs requests with the configured backends."""
+
+    def __init__(self, cfg: Config, device: torch.device | str | None = None) -> None:
+        self.cfg = cfg
+        self.device = torch.device(device) if device is not None else resolve_device(cfg.device)
+        b = cfg.body
+        options = BodyModelOptions(
+            b.model_path,
+            gender=b.gender,
+            num_betas=b.num_betas,  # type: ignore[arg-type]
+            num_expression=b.num_expression,
+        )
+        self.body: BodyModel = load_body_model(options, device=self.device)
+        self.avatar: GaussianAvatar = make_avatar(self.body, b.avatar_path).to(self.device)
+        self.vposer: VPoser | None = load_vposer(b.vposer_path, self.device) if b.vposer_path else None
+        self.render_options = render_options(cfg)
+
+    def load_scene(self, scene_id: str) -> Scene:
+        """A scene of the registry (procedural scenes are generated and cached on first use)."""
+        return load_scene(
+            scene_id or self.cfg.scene.default,
+            self.cfg.scene.registry or None,
+            [p for p in self.cfg.paths.data_roots],
+            density=self.cfg.scene.density,
+        )
+
+    def run(
+        self,
+        request: InteractionRequest,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> SequenceResult:
+        """All prompts of the request as chained clips."""
+        prompts = list(request.prompts)
+        if not prompts:
+            raise InputError("the request has no prompt: give at least one text prompt")
+        scene = self.load_scene(request.scene_id)
+        obj = self._object(scene, request)
+        human = request.initial_params or self.default_human(scene)
+        clips: list[ClipResult] = []
+        for index, prompt in enumerate(prompts):
+
+            def scaled(event: ProgressEvent, i: int = index) -> None:
+                report(
+                    progress,
+                    event
+                    if len(prompts) == 1
+                    else ProgressEvent(
+                        event.stage,
+                        event.progress,
+                        event.frame,
+                        event.iteration,
+                        event.loss,
+                        f"clip {i + 1}/{len(prompts)} {event.message}".strip(),
+                    ),
+                )
+
+            clip = self.run_clip(
+                scene, obj, human, prompt, request.seed + index, request.num_frames, scaled, cancel
+            )
+            clips.append(clip)
+            human = clip.params.index(slice(-1, None))  # App. C.7: the last state starts the next clip
+            if obj is not None and clip.object_poses is not None:
+                obj = obj.with_pose(clip.object_poses[-1])
+        return SequenceResult(request, scene.id, clips)
+
+    def default_human(self, scene: Scene) -> SmplxParams:
+        """The paper's default initial state: standing (arms relaxed) at the scene's start, facing its yaw."""
+        start = scene.human_start
+        return standing_params(self.body, start.xy, start.yaw, body_pose=arms_down_pose())
+
+    def _object(self, scene: Scene, request: InteractionRequest) -> SceneObject | None:
+        if not request.object_id:
+            return None
+        if request.object_id not in scene.objects:
+            raise InputError(
+                f"object {request.object_id!r} is not in scene {scene.id!r}; objects: {sorted(scene.objects)}"
+            )
+        obj = scene.objects[request.object_id]
+        return obj if request.object_pose is None else obj.with_pose(request.object_pose)
+
+    def run_clip(
+        self,
+        scene: Scene,
+        obj: SceneObject | None,
+        initial: SmplxParams,
+        prompt: str,
+        seed: int,
+        num_frames: int = 0,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ClipResult:
+        """One clip through every stage (ARCHITECTURE.md data flow)."""
+        cfg, dev = self.cfg, self.device
+        n_frames = num_frames or cfg.video.num_frames
+        initial = initial.validate().to(dev, self.body.dtype)
+        scene_cloud = scene.gaussians.to(dev)
+        obj_local = obj.gaussians.to(dev) if obj is not None else None
+        pose0 = obj.pose.to(dev, torch.float32) if obj is not None else None
+        static = [("scene", scene_cloud)]
+        with_object = static + ([(OBJECT, obj_local.transformed(pose0))] if obj_local is not None else [])
+
+        check(cancel)
+        with torch.no_grad():
+            out = self.avatar(initial)
+        facing = float(yaw_of(initial.global_orient)[0])
+        points = with_object[-1][1].means if obj is not None else None
+        view = select_view(
+            with_object,
+            out.clouds[0],
+            out.colors[0],
+            out.joints[0],
+            facing,
+            points,
+            view_options_from_config(cfg),
+            self.render_options,
+            dev,
+            progress,
+            cancel,
+        )
+        camera = view.camera.with_size(cfg.render.width, cfg.render.height)
+        report(progress, ProgressEvent("view_selection", 1.0, message=f"{view.score}/22 joints visible"))
+
+        first, masks0 = self._first_frame(with_object, initial, camera)
+        video = self._video(scene, obj, initial, camera, first, prompt, seed, n_frames, progress, cancel)
+        frames = video.frames.to(dev)
+        segmenter = create_segmenter(cfg.segment.backend, cfg)
+        seg = segmenter.segment(
+            frames, masks0[HUMAN], masks0.get(OBJECT), meta=video.meta, progress=progress, cancel=cancel
+        )
+        human_masks = seg.human.to(dev, torch.float32)
+        object_masks = seg.object.to(dev, torch.float32) if seg.object is not None else None
+
+        track = track_camera(
+            static,
+            frames,
+            static_masks(human_masks, object_masks),
+            camera,
+            TrackingOptions.from_config(cfg),
+            self.render_options,
+            progress,
+            cancel,
+        )
+        targets = HsiTargets(frames, human_masks, object_masks, track.cameras)
+        hsi = optimize_clip(
+            self.avatar,
+            static,
+            targets,
+            initial,
+            obj_local,
+            pose0,
+            HsiOptions.from_config(cfg),
+            self.render_options,
+            progress=progress,
+            cancel=cancel,
+        )
+        object_points = None
+        if obj_local is not None and hsi.object_poses is not None:
+            object_points = torch.stack([obj_local.transformed(p).means for p in hsi.object_poses])
+        refined = refine_clip(
+            self.body,
+            hsi.params,
+            RefineOptions.from_config(cfg, dynamic=obj is not None),
+            self.vposer,
+            object_points,
+            progress,
+            cancel,
+        )
+        losses = {
+            "tracking": track.losses.tolist(),
+            "hsi": hsi.losses.tolist(),
+            "hsi_curves": hsi.curves,
+            "refinement": refined.losses,
+        }
+        with torch.no_grad():
+            raw_joints = self.body.forward(hsi.params).joints
+        result = ClipResult(
+            prompt,
+            refined.params,
+            refined.joints,
+            hsi.params,
+            raw_joints,
+            obj.id if obj else None,
+            hsi.object_poses,
+            track.cameras,
+            video.fps,
+            video,
+            human_masks,
+            object_masks,
+            losses,
+        )
+        truth = video.meta.get("ground_truth")
+        if truth is not None:
+            errors = ground_truth_errors(result, truth)
+            result = ClipResult(**{**result.__dict__, "errors": errors})
+        return result
+
+    @torch.no_grad()
+    def _first_frame(
+        self, entities: list[tuple[str, GaussianCloud]], initial: SmplxParams, camera: Camera
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """I_0: scene ⊕ object ⊕ avatar from T_0 (Sec. 3.2), and the visible masks of human and object."""
+        human, rgb = self.avatar.render_entity(initial, camera)
+        out = render([*entities, (HUMAN, human)], camera, self.render_options, colors_override={HUMAN: rgb})
+        masks = {name: out.masks[name][0] for name in (HUMAN, OBJECT) if name in out.masks}
+        return out.rgb[0], masks
+
+    def _video(
+        self,
+        scene: Scene,
+        obj: SceneObject | None,
+        initial: SmplxParams,
+        camera: Camera,
+        first: Tensor,
+        prompt: str,
+        seed: int,
+        n_frames: int,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> GeneratedVideo:
+        generator = create_video_generator(self.cfg.video.backend, self.cfg)
+        if isinstance(generator, SceneBoundGenerator):
+            context = ScriptContext(
+                scene,
+                obj.id if obj else None,
+                obj.pose if obj else None,
+                initial,
+                camera,
+                self.avatar,
+                self.render_options,
+            )
+            generator = generator.bind(context)
+        return generator.generate(first, prompt, seed, n_frames, progress=progress, cancel=cancel)
