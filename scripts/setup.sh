@@ -20,7 +20,7 @@ log() { printf '[setup] %s\n' "$*"; }
 
 inputs_stamp() {
   cat requirements.txt requirements-dev.txt requirements-ros.txt setup.py pyproject.toml \
-    CMakeLists.txt package.xml msg/*.msg action/*.action scripts/setup.sh 2>/dev/null | sha256sum | cut -d' ' -f1
+    CMakeLists.txt package.xml msg/*.msg srv/*.srv action/*.action scripts/setup.sh 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
 STAMP="$VENV/.zerohsi-stamp"

@@ -61,6 +61,7 @@ class BodyConfig:
     num_expression: int = 10
     vposer_path: str = ""  # VPoser v2 snapshot dir or .ckpt; "" = untrained network (tests only)
     avatar_path: str = ""  # saved Gaussian avatar; "" = procedural default appearance
+    avatar_gaussians: int = 0  # Gaussians of the default avatar; 0 = one per triangle (20,850 on SMPL-X)
 
 
 @dataclass(frozen=True)
@@ -192,15 +193,16 @@ PROFILES: dict[str, dict[str, Any]] = {
     "draft": {
         "render.width": 128,
         "render.height": 128,
-        "scene.density": 0.15,
+        "scene.density": 0.1,
+        "body.avatar_gaussians": 3000,
         "view.width": 96,
         "view.height": 96,
         "view.num_azimuth": 6,
         "view.radii": [3.0],
-        "video.num_frames": 12,
-        "video.source_frames": 36,
-        "hsi.iters": 40,
-        "hsi.warmup_iters": 10,
+        "video.num_frames": 8,
+        "video.source_frames": 24,
+        "hsi.iters": 30,
+        "hsi.warmup_iters": 5,
         "tracking.iters": 10,
         "refine.iters": 100,
     },

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.avatar_io import make_avatar
+from zerohsi_core.body.avatar_template import AvatarOptions
 from zerohsi_core.body.model import BodyModel, BodyModelOptions, load_body_model
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params, yaw_of
@@ -104,7 +105,8 @@ class Pipeline:
             num_expression=b.num_expression,
         )
         self.body: BodyModel = load_body_model(options, device=self.device)
-        self.avatar: GaussianAvatar = make_avatar(self.body, b.avatar_path).to(self.device)
+        appearance = AvatarOptions(num_gaussians=b.avatar_gaussians)
+        self.avatar: GaussianAvatar = make_avatar(self.body, b.avatar_path, appearance).to(self.device)
         self.vposer: VPoser | None = load_vposer(b.vposer_path, self.device) if b.vposer_path else None
         self.render_options = render_options(cfg)
 

@@ -1,7 +1,7 @@
 """`zerohsi_ros` console client: list scenes, or send a GenerateInteraction goal with a progress bar.
 
-  zerohsi_ros scenes [--scene living_room_lift]
-  zerohsi_ros request --scene living_room --prompt "sit on the sofa" [--prompt …] [--frames 12]
+zerohsi_ros scenes [--scene living_room_lift]
+zerohsi_ros request --scene living_room --prompt "sit on the sofa" [--prompt …] [--frames 12]
 """
 
 from __future__ import annotations
@@ -39,8 +39,12 @@ class ClientOptions:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command line of the client."""
     parser = argparse.ArgumentParser(prog="zerohsi_ros", description=__doc__.splitlines()[0])
-    parser.add_argument("--server", default=ClientOptions.server, help="hsi_server node (default %(default)s)")
-    parser.add_argument("--timeout", type=float, default=ClientOptions.timeout_s, help="seconds to wait for it")
+    parser.add_argument(
+        "--server", default=ClientOptions.server, help="hsi_server node (default %(default)s)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=ClientOptions.timeout_s, help="seconds to wait for it"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     scenes = sub.add_parser("scenes", help="list scene ids (with --scene: its objects and surfaces)")
     scenes.add_argument("--scene", default="")
@@ -125,9 +129,12 @@ def print_result(status: int, result: GenerateInteraction.Result, console: Conso
     console.print(f"{STATUS_NAMES.get(status, status)} (error_code {result.error_code}): {result.message}")
     traj = result.smplx_trajectory
     if traj.states:
-        console.print(f"smplx_trajectory: {len(traj.states)} frames at {traj.fps:g} fps in {traj.header.frame_id!r}")
-    if result.object_trajectory.poses:
-        console.print(f"object_trajectory: {result.object_trajectory.object_id}, {len(result.object_trajectory.poses)} poses")
+        console.print(
+            f"smplx_trajectory: {len(traj.states)} frames at {traj.fps:g} fps in {traj.header.frame_id!r}"
+        )
+    obj = result.object_trajectory
+    if obj.poses:
+        console.print(f"object_trajectory: {obj.object_id}, {len(obj.poses)} poses")
     if result.metrics:
         table = Table("metric", "value")
         for kv in result.metrics:

@@ -73,7 +73,9 @@ def states_to_params(states: Sequence[SmplxState], dtype: torch.dtype = torch.fl
         raise InputError("no SMPL-X states given: need at least one")
     fields = {}
     for name, shape in _FIXED_SHAPES.items():
-        fields[name] = torch.as_tensor(np.stack([np.asarray(getattr(s, name)) for s in states])).reshape(-1, *shape)
+        fields[name] = torch.as_tensor(np.stack([np.asarray(getattr(s, name)) for s in states])).reshape(
+            -1, *shape
+        )
     for name in ("betas", "expression"):
         rows = [np.asarray(getattr(s, name), dtype=np.float32) for s in states]
         if len({row.shape for row in rows}) != 1:
@@ -186,7 +188,9 @@ def body_transforms(
     """TF of one frame (REP-155 style): `body_frame` at the pelvis, oriented by global_orient, and one
     frame `<body_frame>_<joint>` per skeleton joint at its position (axes of the parent frame)."""
     position = joints[frame].detach().to(torch.float64).cpu()  # [55, 3]
-    orient = quat_wxyz_to_xyzw(axis_angle_to_quat_wxyz(params.global_orient[frame].detach().double())).tolist()
+    orient = quat_wxyz_to_xyzw(
+        axis_angle_to_quat_wxyz(params.global_orient[frame].detach().double())
+    ).tolist()
     out = [_stamped(parent, body_frame, stamp, position[0].tolist(), orient)]
     for name, xyz in zip(JOINT_NAMES, position.tolist(), strict=True):
         out.append(_stamped(parent, f"{body_frame}_{name}", stamp, xyz, [0.0, 0.0, 0.0, 1.0]))
@@ -199,11 +203,15 @@ def pose_transform(pose: Pose, parent: str, child: str, stamp: Time) -> Transfor
     return _stamped(parent, child, stamp, [p.x, p.y, p.z], [o.x, o.y, o.z, o.w])
 
 
-def _stamped(parent: str, child: str, stamp: Time, xyz: Sequence[float], xyzw: Sequence[float]) -> TransformStamped:
+def _stamped(
+    parent: str, child: str, stamp: Time, xyz: Sequence[float], xyzw: Sequence[float]
+) -> TransformStamped:
     msg = TransformStamped()
     msg.header.frame_id, msg.header.stamp, msg.child_frame_id = parent, stamp, child
     msg.transform.translation = Vector3(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
-    msg.transform.rotation = Quaternion(x=float(xyzw[0]), y=float(xyzw[1]), z=float(xyzw[2]), w=float(xyzw[3]))
+    msg.transform.rotation = Quaternion(
+        x=float(xyzw[0]), y=float(xyzw[1]), z=float(xyzw[2]), w=float(xyzw[3])
+    )
     return msg
 
 

@@ -37,7 +37,9 @@ ERROR_CODES: tuple[tuple[type[Exception], int], ...] = (
     (InputError, Result.INVALID_GOAL),
     (BackendError, Result.BACKEND_ERROR),
 )
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(
+    depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE
+)
 LOCK_POLL_S = 0.1  # how often a queued goal checks for cancellation
 SPARE_THREADS = 3  # executor threads beyond the queued goals: the running goal, services, cancels
 
@@ -83,7 +85,9 @@ class HsiServer(Node):
                 self._pipelines[key] = Pipeline(cfg)
             return self._pipelines[key]
 
-    def _on_list_scenes(self, request: ListScenes.Request, response: ListScenes.Response) -> ListScenes.Response:
+    def _on_list_scenes(
+        self, request: ListScenes.Request, response: ListScenes.Response
+    ) -> ListScenes.Response:
         try:
             response.scene_ids = list_scenes(self.cfg.scene.registry or None)
             if request.scene_id:
@@ -144,7 +148,9 @@ class HsiServer(Node):
             )
             request = interaction_request(goal, cfg, self.options.frame_id)
             tracker = ProgressTracker(len(request.prompts))
-            self.get_logger().info(f"goal: {list(request.prompts)} in {request.scene_id or cfg.scene.default!r}")
+            self.get_logger().info(
+                f"goal: {list(request.prompts)} in {request.scene_id or cfg.scene.default!r}"
+            )
             sequence = self._pipeline(cfg).run(
                 request, progress=lambda e: handle.publish_feedback(tracker.feedback(e)), cancel=token
             )

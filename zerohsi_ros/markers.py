@@ -23,13 +23,17 @@ class MarkerStyle:
     joint_rgba: tuple[float, float, float, float] = (0.9, 0.4, 0.1, 1.0)
 
 
-def skeleton_markers(joints: Tensor, header: Header, ns: str, style: MarkerStyle = MarkerStyle()) -> MarkerArray:
+def skeleton_markers(
+    joints: Tensor, header: Header, ns: str, style: MarkerStyle = MarkerStyle()
+) -> MarkerArray:
     """Markers of one frame's joints [55, 3]: a LINE_LIST of bones and a SPHERE_LIST of joints."""
     points = [Point(x=x, y=y, z=z) for x, y, z in joints.detach().double().cpu().tolist()]
     bones = Marker(header=header, ns=ns, id=0, type=Marker.LINE_LIST, action=Marker.ADD)
     bones.pose.orientation.w = 1.0
     bones.scale.x = style.line_width
-    bones.color = ColorRGBA(r=style.line_rgba[0], g=style.line_rgba[1], b=style.line_rgba[2], a=style.line_rgba[3])
+    bones.color = ColorRGBA(
+        r=style.line_rgba[0], g=style.line_rgba[1], b=style.line_rgba[2], a=style.line_rgba[3]
+    )
     bones.points = [p for j, parent in enumerate(PARENTS) if parent >= 0 for p in (points[parent], points[j])]
     spheres = Marker(header=header, ns=ns, id=1, type=Marker.SPHERE_LIST, action=Marker.ADD)
     spheres.pose.orientation.w = 1.0

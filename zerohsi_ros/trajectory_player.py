@@ -21,7 +21,9 @@ from zerohsi_ros.markers import skeleton_markers, stamped_header
 from zerohsi_ros.msg import ObjectTrajectory, SmplxTrajectory
 from zerohsi_ros.playback import Playback, playback_from_message, playback_from_result_dir
 
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(
+    depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE
+)
 TF_QOS_DEPTH = 100
 # JointState names: the axis-angle components of each skeleton joint's local rotation (radians).
 AXES = ("rx", "ry", "rz")
@@ -63,7 +65,9 @@ class TrajectoryPlayer(Node):
         if self.tf_type is not None:
             self.tf_pub = self.create_publisher(self.tf_type, "/tf", TF_QOS_DEPTH)
         else:
-            self.get_logger().warning("tf2_msgs is not installed: transforms go to ~/transforms instead of /tf")
+            self.get_logger().warning(
+                "tf2_msgs is not installed: transforms go to ~/transforms instead of /tf"
+            )
             self.tf_pub = self.create_publisher(TransformStamped, "~/transforms", TF_QOS_DEPTH)
         self.playback: Playback | None = None
         self.frame = 0
@@ -119,7 +123,9 @@ class TrajectoryPlayer(Node):
         self.joint_pub.publish(
             JointState(header=header, name=JOINT_STATE_NAMES, position=rotations.reshape(-1).tolist())
         )
-        transforms = body_transforms(playback.params, playback.joints, t, frame_id, f"body_{self.body_id}", stamp)
+        transforms = body_transforms(
+            playback.params, playback.joints, t, frame_id, f"body_{self.body_id}", stamp
+        )
         self.marker_pub.publish(skeleton_markers(playback.joints[t], header, f"body_{self.body_id}"))
         if playback.object_poses is not None:
             pose = matrix_to_pose(playback.object_poses[t])

@@ -4,7 +4,6 @@ truth), registration, and the degradations."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import pytest
 import torch
@@ -45,7 +44,7 @@ def context() -> ScriptContext:
     scene = dataclasses.replace(scene, gaussians=gaussians.subset(torch.nonzero(near).squeeze(1)))
     start = scene.human_start
     params = standing_params(model, start.xy, start.yaw, body_pose=arms_down_pose())
-    avatar = GaussianAvatar(model, AvatarOptions(num_gaussians=1500))
+    avatar = GaussianAvatar(model, AvatarOptions(num_gaussians=800))
     eye, target = torch.tensor([-0.9, -0.3, 1.5]), torch.tensor([0.6, -1.4, 0.5])
     camera = Camera(
         intrinsics_from_fov(60.0, CAMERA_SIZE, CAMERA_SIZE), look_at(eye, target), CAMERA_SIZE, CAMERA_SIZE
@@ -95,13 +94,6 @@ def test_ground_truth_has_the_clip_shapes(video: GeneratedVideo, context: Script
     assert torch.allclose(truth.camera.K[:2], context.camera.K[:2] * SIZE / CAMERA_SIZE)
     assert torch.allclose(truth.params.transl[0], context.initial_params.transl[0], atol=1e-5)
     assert truth.contact_frames.any() and not truth.contact_frames[0]
-
-
-def test_motion_is_reproducible_from_the_seed(context: ScriptContext) -> None:
-    generator = ScriptedVideoGenerator().bind(context)
-    first, again = (generator.motion("wave", 5, 8).params.body_pose for _ in range(2))
-    other = generator.motion("wave", 6, 8).params.body_pose
-    assert torch.equal(first, again) and (first - other).abs().max() > math.radians(1.0)
 
 
 def test_unbound_generator_and_bad_requests_fail_clearly(context: ScriptContext) -> None:
