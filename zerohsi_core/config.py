@@ -88,6 +88,14 @@ class VideoConfig:
     fps: float = 10.0
     source_frames: int = 153
     file_path: str = ""
+    # scripted backend: degradations that mimic real generators (all off = the clean ground truth)
+    scripted_noise_sigma: float = 0.0
+    scripted_blur_sigma_px: float = 0.0
+    scripted_color_drift: float = 0.0
+    scripted_appearance_drift: float = 0.0
+    scripted_camera_shake_px: float = 0.0
+    scripted_shake_smoothing: int = 5
+    scripted_mp4: bool = False
     kling_base_url: str = "https://api-singapore.klingai.com"
     kling_model: str = "kling-v1"  # the paper's KLING v1.0; also kling-v1-5, kling-v1-6
     kling_key_file: str = ""  # file with "ACCESS_KEY:SECRET_KEY"; else env KLING_ACCESS_KEY/SECRET_KEY

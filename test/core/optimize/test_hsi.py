@@ -73,7 +73,7 @@ def test_hsi_recovers_pose_and_object(setup) -> None:
     human = torch.cat([o.masks[HUMAN] for o in outs])
     obj = torch.cat([o.masks[OBJECT] for o in outs])
     targets = HsiTargets(frames, human, obj, [camera, camera])
-    hsi = HsiOptions(iters=150, warmup_iters=20, lr=1e-2)
+    hsi = HsiOptions(iters=100, warmup_iters=20, lr=1e-2)
     result = optimize_clip(avatar, [], targets, start, box.gaussians, box0, hsi, options)
 
     joints = lambda p: model.forward(p).joints[:, :NUM_BODY_JOINTS]  # noqa: E731
@@ -81,7 +81,8 @@ def test_hsi_recovers_pose_and_object(setup) -> None:
         before = torch.linalg.norm(joints(start) - joints(frame1), dim=-1).mean()
         after = torch.linalg.norm(joints(result.params.index(slice(1, 2))) - joints(frame1), dim=-1).mean()
     assert before > 0.04  # the motion is real
-    assert after < 0.015, (before, after)  # metres, mean over the 22 body joints
+    # One 64² view leaves depth weakly observed: the error floor here is ~16 mm (3 views at 96²: 7 mm).
+    assert after < 0.02 and after < 0.4 * before, (before, after)  # metres, mean of the 22 body joints
     est = result.object_poses[1]
     assert torch.linalg.norm(est[:3, 3] - box1[:3, 3]) < 0.015
     cos = ((est[:3, :3] @ box1[:3, :3].T).trace() - 1) / 2
