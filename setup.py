@@ -60,13 +60,20 @@ class BuildCMake(Command):
         shutil.rmtree(STAGE, ignore_errors=True)
         CMAKE_BUILD.mkdir(parents=True, exist_ok=True)
         stamp.write_text(ros_prefix())
-        subprocess.check_call([
-            "cmake", "-S", str(ROOT), "-B", str(CMAKE_BUILD),
-            f"-DCMAKE_INSTALL_PREFIX={ROOT / STAGE}",
-            f"-DPython3_EXECUTABLE={sys.executable}",
-            f"-DPYTHON_INSTALL_DIR={PY_REL}",
-            "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_TESTING=OFF",
-        ])
+        subprocess.check_call(
+            [
+                "cmake",
+                "-S",
+                str(ROOT),
+                "-B",
+                str(CMAKE_BUILD),
+                f"-DCMAKE_INSTALL_PREFIX={ROOT / STAGE}",
+                f"-DPython3_EXECUTABLE={sys.executable}",
+                f"-DPYTHON_INSTALL_DIR={PY_REL}",
+                "-DCMAKE_BUILD_TYPE=Release",
+                "-DBUILD_TESTING=OFF",
+            ]
+        )
         subprocess.check_call(["cmake", "--build", str(CMAKE_BUILD), "-j", str(os.cpu_count() or 1)])
         subprocess.check_call(["cmake", "--install", str(CMAKE_BUILD)])
         data = {}
@@ -91,8 +98,12 @@ class BuildPy(build_py):
             self.run_command("install_data")
             return
         for pkg in PACKAGES:  # hand-written + generated, as CMake installed them
-            shutil.copytree(STAGE / PY_REL / pkg, Path(self.build_lib, pkg), dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("*.c", "__pycache__"))
+            shutil.copytree(
+                STAGE / PY_REL / pkg,
+                Path(self.build_lib, pkg),
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("*.c", "__pycache__"),
+            )
 
     def _copy_generated_into_source(self):
         """Copy what rosidl generated (not the hand-written modules) next to the sources."""

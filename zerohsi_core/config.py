@@ -277,7 +277,7 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def parse_overrides(overrides: Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
-    """"key=value" strings (values parsed as YAML scalars/lists) or a mapping → dotted dict."""
+    """ "key=value" strings (values parsed as YAML scalars/lists) or a mapping → dotted dict."""
     if isinstance(overrides, Mapping):
         return dict(overrides)
     parsed: dict[str, Any] = {}

@@ -6,7 +6,7 @@ from zerohsi_core.errors import ConfigError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" → the first CUDA GPU if there is one, else the CPU; "cuda" without a GPU is an error."""
+    """ "auto" → the first CUDA GPU if there is one, else the CPU; "cuda" without a GPU is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

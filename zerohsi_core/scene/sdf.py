@@ -56,9 +56,7 @@ def _raycasting_scene(mesh: TriMesh):  # -> open3d.t.geometry.RaycastingScene
     import open3d as o3d
 
     scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        _o3d_tensor(mesh.vertices), _o3d_tensor(mesh.faces, np.uint32)
-    )
+    scene.add_triangles(_o3d_tensor(mesh.vertices), _o3d_tensor(mesh.faces, np.uint32))
     return scene
 
 

@@ -55,9 +55,11 @@ def test_tracking_recovers_camera_jitter(room: list) -> None:
     masks = torch.ones(len(truth), SIZE, SIZE)
     masks[:, 30:66, 36:60] = 0.0  # where a human would be: excluded from the loss
     track = track_camera(room, frames, masks, first, TrackingOptions(iters=30, lr=1e-3), options)
+
     def errors(a: Camera, b: Camera) -> tuple[float, float]:
         rel = a.world_to_cam[:3, :3] @ b.world_to_cam[:3, :3].T
-        return float(torch.linalg.norm(a.center - b.center)), math.degrees(torch.linalg.norm(matrix_to_axis_angle(rel)))
+        angle = math.degrees(torch.linalg.norm(matrix_to_axis_angle(rel)))
+        return float(torch.linalg.norm(a.center - b.center)), angle
 
     for est, gt in zip(track.cameras[1:], truth[1:], strict=True):
         centre_err, angle_err = errors(est, gt)

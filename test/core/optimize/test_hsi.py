@@ -51,7 +51,7 @@ def setup():
 
 
 def _truth(model, box):
-    """Frame 0: standing, arms down. Frame 1: left elbow bent, right arm raised, 3 cm step; the box slid 8 cm."""
+    """Frame 0: standing, arms down. Frame 1: left elbow bent, right arm up, 3 cm step; box slid 8 cm."""
     start = standing_params(model, (0.0, 0.0), 0.0, body_pose=arms_down_pose())
     pose1 = start.body_pose.clone()
     pose1[0, JOINT_INDEX["left_elbow"] - 1, 1] = -0.6
