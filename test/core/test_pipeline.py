@@ -1,0 +1,70 @@
+"""The pipeline end to end at tiny sizes: stages report, chaining continues exactly, cancel is prompt."""
+
+import pytest
+import torch
+
+from zerohsi_core.config import load_config
+from zerohsi_core.errors import Cancelled, InputError
+from zerohsi_core.io.results import read_result, write_result
+from zerohsi_core.pipeline import STAGES, InteractionRequest, Pipeline
+from zerohsi_core.progress import CancelToken, ProgressEvent
+
+TINY = [
+    "render.width=48",
+    "render.height=48",
+    "view.width=32",
+    "view.height=32",
+    "scene.density=0.05",
+    "body.avatar_gaussians=800",
+    "video.num_frames=3",
+    "tracking.iters=2",
+    "hsi.iters=3",
+    "hsi.warmup_iters=1",
+    "refine.iters=3",
+]
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(load_config(profile="draft", overrides=TINY), device="cpu")
+
+
+def test_chained_clips_continue_from_the_last_state(pipeline: Pipeline, tmp_path) -> None:
+    events: list[ProgressEvent] = []
+    request = InteractionRequest(["lift the box", "carry the box to the table"], "living_room_lift", "box")
+    result = pipeline.run(request, progress=events.append)
+    first, second = result.clips
+    assert {e.stage for e in events} >= set(STAGES)
+    assert all(e.message.startswith("clip ") for e in events if e.stage == "hsi")
+    for name in ("transl", "global_orient", "body_pose", "betas"):  # App. C.7: last state → next start
+        assert torch.equal(getattr(second.raw_params, name)[0], getattr(first.params, name)[-1]), name
+    assert torch.allclose(second.object_poses[0], first.object_poses[-1].to(second.object_poses))
+    assert result.joints.shape == (6, 55, 3) and torch.isfinite(result.joints).all()
+    assert {"mpjpe_mm", "object_cm", "camera_cm"} <= set(first.errors)
+    out = write_result(result, pipeline.cfg, tmp_path / "res")
+    meta, motion = read_result(out)
+    assert meta["prompts"] == list(request.prompts) and motion["joints"].shape == (6, 55, 3)
+    assert motion["object_poses"].shape == (6, 4, 4) and motion["clip"].tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_cancel_stops_within_one_iteration(pipeline: Pipeline) -> None:
+    token = CancelToken()
+    seen: list[ProgressEvent] = []
+
+    def on_event(event: ProgressEvent) -> None:
+        seen.append(event)
+        if event.stage == "tracking":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        pipeline.run(InteractionRequest(["sit on the sofa"], "living_room"), on_event, token)
+    after = seen[[e.stage for e in seen].index("tracking") + 1 :]
+    assert not any(e.stage in ("hsi", "refinement") for e in after)
+    assert len([e for e in after if e.stage == "tracking"]) == 0  # the next frame never finished
+
+
+def test_bad_requests(pipeline: Pipeline) -> None:
+    with pytest.raises(InputError, match="no prompt"):
+        pipeline.run(InteractionRequest([]))
+    with pytest.raises(InputError, match="not in scene"):
+        pipeline.run(InteractionRequest(["lift the box"], "living_room", "piano"))
