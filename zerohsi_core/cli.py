@@ -196,12 +196,46 @@ def demo(config: ConfigOpt = None, profile: ProfileOpt = None, set_: SetOpt = No
 
 
 app.add_typer(avatar_app, name="avatar")
+bench_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benchmarks.")
+app.add_typer(bench_app, name="bench")
 
 
-def main() -> int:
+@bench_app.command("accuracy")
+def bench_accuracy(
+    cases: Annotated[str, typer.Option(help="comma-separated case names (default: all)")] = "",
+    variants: Annotated[str, typer.Option(help="clean,degraded")] = "clean,degraded",
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path, typer.Option(help="JSON report")] = Path("outputs/bench/accuracy.json"),
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Scripted round trip: reconstruct known motions and report MPJPE, root, object and camera errors."""
+    from zerohsi_core.bench_accuracy import CASES, run_benchmark, summary, write_report
+
+    cfg = _config(config, profile, set_)
+    names = [c for c in cases.split(",") if c] or [c.name for c in CASES]
+    unknown = sorted(set(names) - {c.name for c in CASES})
+    if unknown:
+        raise InputError(f"unknown benchmark cases {unknown}; available: {[c.name for c in CASES]}")
+    chosen = [c for c in CASES if c.name in names]
+    console.print(f"accuracy benchmark: {len(chosen)} cases × {variants}, {cfg.profile} profile")
+    rows = run_benchmark(cfg, chosen, [v for v in variants.split(",") if v], seed, console.print)
+    all_rows = rows + summary(rows)
+    keys = [k for k in all_rows[0] if k not in ("case", "variant")]
+    table = Table("case", "variant", *keys, title=f"accuracy ({cfg.profile} profile)")
+    for row in all_rows:
+        table.add_row(
+            str(row["case"]), str(row["variant"]), *[f"{float(row.get(k, float('nan'))):.2f}" for k in keys]
+        )
+    Console().print(table)
+    console.print(f"report: {write_report(rows, out)}")
+
+
+def main(argv: list[str] | None = None) -> int:
     """Console entry point: ZeroHSIError → one line on stderr and exit code 2."""
     try:
-        app(standalone_mode=False)
+        app(args=argv, standalone_mode=False)
     except ZeroHSIError as err:
         console.print(f"[red]error:[/] {err}")
         return 2
