@@ -4,9 +4,11 @@ state is the next clip's initial state). Every stage reports progress and honour
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -115,7 +117,7 @@ class Pipeline:
         return load_scene(
             scene_id or self.cfg.scene.default,
             self.cfg.scene.registry or None,
-            [p for p in self.cfg.paths.data_roots],
+            [Path(p).expanduser() for p in self.cfg.paths.data_roots],
             density=self.cfg.scene.density,
         )
 
@@ -135,23 +137,12 @@ class Pipeline:
         clips: list[ClipResult] = []
         for index, prompt in enumerate(prompts):
 
-            def scaled(event: ProgressEvent, i: int = index) -> None:
-                report(
-                    progress,
-                    event
-                    if len(prompts) == 1
-                    else ProgressEvent(
-                        event.stage,
-                        event.progress,
-                        event.frame,
-                        event.iteration,
-                        event.loss,
-                        f"clip {i + 1}/{len(prompts)} {event.message}".strip(),
-                    ),
-                )
+            def tagged(event: ProgressEvent, i: int = index) -> None:
+                label = f"clip {i + 1}/{len(prompts)} {event.message}".strip()
+                report(progress, event if len(prompts) == 1 else dataclasses.replace(event, message=label))
 
             clip = self.run_clip(
-                scene, obj, human, prompt, request.seed + index, request.num_frames, scaled, cancel
+                scene, obj, human, prompt, request.seed + index, request.num_frames, tagged, cancel
             )
             clips.append(clip)
             human = clip.params.index(slice(-1, None))  # App. C.7: the last state starts the next clip
