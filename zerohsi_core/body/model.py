@@ -36,7 +36,7 @@ class BodyModelOptions:
 
 @dataclass(frozen=True)
 class BodyOutput:
-    """Posed bodies in the body-model frame (y-up), metres."""
+    """Posed bodies, metres, in the frame the parameters place them (the z-up world for pipeline params)."""
 
     vertices: Tensor  # [B, V, 3]
     joints: Tensor  # [B, 55, 3] skeleton joints only

@@ -14,7 +14,8 @@ Index = int | slice | Sequence[int] | Tensor
 
 @dataclass(frozen=True)
 class SmplxParams:
-    """SMPL-X parameters in the body-model frame (y-up); rotations are axis-angle in radians."""
+    """SMPL-X parameters; rotations axis-angle (radians). The pipeline keeps them world-frame (z-up,
+    AMASS-style: φ and r place the native y-up model in the world, see body/pose.py)."""
 
     betas: Tensor  # [B, nb] shape coefficients
     global_orient: Tensor  # [B, 3] root orientation φ
