@@ -6,11 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from trajectory_msgs.msg import MultiDOFJointTrajectory
@@ -25,6 +24,7 @@ from zerohsi_ros.conversions import matrix_to_pose
 from zerohsi_ros.feedback import ProgressTracker
 from zerohsi_ros.goals import NotFound, interaction_request, result_messages, write_result_dir
 from zerohsi_ros.msg import ObjectTrajectory, SmplxTrajectory
+from zerohsi_ros.node_main import run_node
 from zerohsi_ros.parameters import build_config, declare_parameters, server_options
 from zerohsi_ros.srv import ListScenes
 
@@ -191,23 +191,11 @@ class HsiServer(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of the `hsi_server` executable; exits 2 on invalid parameters or missing files."""
-    rclpy.init(args=args)
-    try:
-        node = HsiServer()
-    except ZeroHSIError as err:
-        rclpy.logging.get_logger("hsi_server").fatal(f"cannot start: {err}")
-        rclpy.try_shutdown()
-        return 2
-    executor = MultiThreadedExecutor(num_threads=node.options.max_queued_goals + SPARE_THREADS)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+
+    def executor(node: Node) -> MultiThreadedExecutor:
+        return MultiThreadedExecutor(num_threads=node.options.max_queued_goals + SPARE_THREADS)
+
+    return run_node("hsi_server", HsiServer, executor, args)
 
 
 if __name__ == "__main__":

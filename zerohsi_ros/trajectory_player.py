@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-import rclpy
 from geometry_msgs.msg import PoseStamped, TransformStamped
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -19,6 +17,7 @@ from zerohsi_core.errors import ZeroHSIError
 from zerohsi_ros.conversions import body_transforms, matrix_to_pose, pose_transform, rotation_vectors
 from zerohsi_ros.markers import skeleton_markers, stamped_header
 from zerohsi_ros.msg import ObjectTrajectory, SmplxTrajectory
+from zerohsi_ros.node_main import run_node
 from zerohsi_ros.playback import Playback, playback_from_message, playback_from_result_dir
 
 LATCHED = QoSProfile(
@@ -140,21 +139,7 @@ class TrajectoryPlayer(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of the `trajectory_player` executable."""
-    rclpy.init(args=args)
-    try:
-        node = TrajectoryPlayer()
-    except ZeroHSIError as err:
-        rclpy.logging.get_logger("trajectory_player").fatal(f"cannot start: {err}")
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("trajectory_player", TrajectoryPlayer, args=args)
 
 
 if __name__ == "__main__":
