@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from pytorch_msssim import ssim
 from torch import Tensor
 
 from zerohsi_core.body.avatar import GaussianAvatar
@@ -15,6 +14,7 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.errors import InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import Backend, RenderOptions
 from zerohsi_core.render.render import render
 
@@ -50,17 +50,6 @@ class FitReport:
     losses: tuple[float, ...]  # photometric (+ mask) loss per step
     psnr_db: float  # mean PSNR over all images after fitting
     seconds: float
-
-
-def photometric_loss(pred: Tensor, target: Tensor, ssim_weight: float, window: int = 11) -> Tensor:
-    """L_rgb = (1 − λ) L1 + λ (1 − SSIM) (Eq. 10) of images [C, H, W, 3] in [0, 1]."""
-    l1 = (pred - target).abs().mean()
-    if ssim_weight == 0.0:
-        return l1
-    structural = ssim(
-        pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2), data_range=1.0, win_size=window
-    )  # fmt: skip
-    return (1.0 - ssim_weight) * l1 + ssim_weight * (1.0 - structural)
 
 
 def psnr(pred: Tensor, target: Tensor) -> Tensor:

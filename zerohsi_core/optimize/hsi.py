@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from pytorch_msssim import ssim
 from torch import Tensor
 
 from zerohsi_core.body.avatar import GaussianAvatar
@@ -22,6 +21,7 @@ from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.outputs import RenderOutput
 from zerohsi_core.render.render import render
@@ -89,14 +89,6 @@ class HsiResult:
     curves: list[list[float]] = field(default_factory=list)  # per frame: loss every `report_every` steps
 
 
-def rgb_loss(rendered: Tensor, target: Tensor, lam: float) -> Tensor:
-    """Eq. 10: (1 − λ) L1 + λ D-SSIM with D-SSIM = 1 − SSIM. [H,W,3], [H,W,3]"""
-    l1 = (rendered - target).abs().mean()
-    x, y = rendered.permute(2, 0, 1)[None], target.permute(2, 0, 1)[None]
-    win = min(11, min(rendered.shape[:2]) // 2 * 2 - 1)
-    return (1 - lam) * l1 + lam * (1 - ssim(x, y, data_range=1.0, win_size=win, size_average=True))
-
-
 def mask_centre(mask: Tensor) -> Tensor:
     """Centroid of a (soft) mask, normalised to [0, 1] (x, y). [H,W] → [2]"""
     h, w = mask.shape
@@ -146,7 +138,7 @@ def _frame_loss(
     out: RenderOutput, targets: HsiTargets, t: int, depth0: Tensor | None, o: HsiOptions
 ) -> Tensor:
     """Eq. 14 (object terms only when there is an object): L_rgb + λ_center L_center + λ_depth L_depth."""
-    loss = rgb_loss(out.rgb[0], targets.frames[t], o.lambda_ssim)
+    loss = photometric_loss(out.rgb, targets.frames[t : t + 1], o.lambda_ssim)
     if OBJECT in out.masks and targets.object_masks is not None and depth0 is not None:
         rendered = out.masks[OBJECT][0]
         loss = loss + o.lambda_center * centre_loss(rendered, targets.object_masks[t])

@@ -6,12 +6,13 @@ from core.body.views import sphere_cameras
 
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.avatar_template import AvatarOptions
-from zerohsi_core.body.fit import FitOptions, fit_avatar, photometric_loss, psnr, render_avatar
+from zerohsi_core.body.fit import FitOptions, fit_avatar, psnr, render_avatar
 from zerohsi_core.body.model import BodyModel
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params
 from zerohsi_core.errors import Cancelled, InputError
 from zerohsi_core.progress import CancelToken, ProgressEvent
+from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 
 OPTIONS = AvatarOptions(num_gaussians=4000)

@@ -3,10 +3,11 @@ from core.body.views import sphere_cameras
 
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.avatar_template import AvatarOptions
-from zerohsi_core.body.fit import photometric_loss, render_avatar
+from zerohsi_core.body.fit import render_avatar
 from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_JOINTS
 from zerohsi_core.body.model import BodyModel
 from zerohsi_core.body.pose import arms_down_pose, standing_params, world_orient, yaw_of
+from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 
 

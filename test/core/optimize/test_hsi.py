@@ -21,8 +21,8 @@ from zerohsi_core.optimize.hsi import (
     centre_loss,
     mask_centre,
     optimize_clip,
-    rgb_loss,
 )
+from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.scene import build_object
 
@@ -30,9 +30,9 @@ SIZE = 64
 
 
 def test_losses_on_known_values() -> None:
-    img = torch.rand(32, 32, 3)
-    assert rgb_loss(img, img, 0.1).item() == pytest.approx(0.0, abs=1e-6)
-    assert rgb_loss(img, img + 0.1, 0.0).item() == pytest.approx(0.1, abs=1e-5)  # pure L1
+    img = torch.rand(1, 32, 32, 3)
+    assert photometric_loss(img, img, 0.1).item() == pytest.approx(0.0, abs=1e-6)
+    assert photometric_loss(img, img + 0.1, 0.0).item() == pytest.approx(0.1, abs=1e-5)  # pure L1
     mask = torch.zeros(10, 20)
     mask[2:4, 5:7] = 1.0
     assert mask_centre(mask).tolist() == pytest.approx([6.0 / 20, 3.0 / 10])
