@@ -176,6 +176,35 @@ class RefineConfig:
 
 
 @dataclass(frozen=True)
+class SpeedConfig:
+    """How the optimisation stages run on a GPU (#9); both paths compute the same losses (PERFORMANCE.md)."""
+
+    path: str = "optimized"  # optimized | reference (the straightforward full-frame loop, the baseline)
+    crop_margin: float = 0.25  # optimized: crop box = mask/body box grown by this share of its size
+    crop_min_pixels: int = 48  # optimized: and by at least this many pixels on each side
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Evaluation (Sec. 4.1): CLIP model files and the thresholds of the physical metrics (EVALUATION.md)."""
+
+    clip_model: str = "ViT-B-32"  # open_clip architecture
+    clip_weights: str = ""  # open_clip checkpoint file; never downloaded
+    contact_threshold: float = 0.02  # hand–object contact: a hand vertex within this distance (m)
+    foot_contact_height: float = 0.05  # a foot is in ground contact below this height (m)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Where clips run: in-process, or as Ray tasks on a cluster (SCALE.md)."""
+
+    ray_address: str = ""  # "" = in-process; "auto" or "ray://host:port" = Ray cluster
+    gpus_per_job: float = 1.0  # GPUs a clip task asks Ray for (0 = CPU task, draft profile)
+    max_retries: int = 2  # a failed job is retried this many times, then reported
+    max_concurrent_video_calls: int = 4  # bounds calls to a rate-limited video API across the cluster
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration tree."""
 
@@ -192,6 +221,9 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     hsi: HsiConfig = field(default_factory=HsiConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 # Profiles are dotted overrides on top of the defaults. `paper` is the paper's schedule; `draft` makes
