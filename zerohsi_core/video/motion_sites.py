@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import open3d as o3d
 
 from zerohsi_core.errors import InputError
 from zerohsi_core.scene.mesh import TriMesh
@@ -111,6 +110,8 @@ def front_edge(
 
 def cast_rays(mesh: TriMesh, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First hits of rays (origins, unit directions [N, 3]) on a mesh: distances [N] (inf = miss), normals."""
+    import open3d as o3d  # heavy: only when a motion is written
+
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(
         o3d.core.Tensor(mesh.vertices.astype(np.float32)), o3d.core.Tensor(mesh.faces.astype(np.uint32))

@@ -36,6 +36,7 @@ from zerohsi_core.scene.object import SceneObject
 from zerohsi_core.scene.scene import Scene
 from zerohsi_core.video.base import STAGE, GeneratedVideo, options_from_config, validate_request
 from zerohsi_core.video.degrade import DegradeOptions, appearance_gains, degrade
+from zerohsi_core.video.motion_cache import load_motion, motion_key, save_motion
 from zerohsi_core.video.motion_prompt import motion_for_prompt
 from zerohsi_core.video.motions import MotionOptions, ScriptedMotion, build_motion, motion_context
 from zerohsi_core.video.registry import VIDEO_BACKENDS
@@ -125,8 +126,23 @@ class ScriptedVideoGenerator:
         spec = motion_for_prompt(prompt, ctx.scene, ctx.object_id)
         model = self._model_on_cpu(ctx.avatar.body)
         start = ctx.initial_params.to("cpu", model.dtype)
+        request = {
+            "object_id": ctx.object_id,
+            "object_pose": obj.pose if obj is not None else None,
+            "seed": seed,
+            "frames": n_frames,
+            "fps": self.options.fps,
+            "options": self.options.motion,
+            "spec": spec,
+        }
+        key = motion_key(ctx.scene, request, start, str(model.path))
+        cached = load_motion(key, ScriptedMotion)
+        if cached is not None:
+            return cached
         context = motion_context(model, ctx.scene, obj, start.betas[0], seed, self.options.motion)
-        return build_motion(spec, context, start, n_frames, self.options.fps)
+        motion = build_motion(spec, context, start, n_frames, self.options.fps)
+        save_motion(key, motion)
+        return motion
 
     def _model_on_cpu(self, model: BodyModel) -> BodyModel:
         """The avatar's body model on the CPU, where motions are written (a copy if the avatar is on GPU)."""

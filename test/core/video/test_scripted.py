@@ -148,3 +148,25 @@ def test_appearance_drift_ramps_the_avatar_colours() -> None:
     assert torch.equal(gains[0], torch.ones(3))
     assert 0.0 < float((gains[-1] - 1.0).abs().max()) <= 0.3
     assert torch.allclose(gains[5] - 1.0, 0.5 * (gains[-1] - 1.0))
+
+
+def test_written_motions_are_replayed_from_the_cache(
+    context: ScriptContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A motion is written once; the same request replays it without open3d, a different seed does not."""
+    import zerohsi_core.video.scripted as scripted
+
+    generator = ScriptedVideoGenerator().bind(context)
+    first = generator.motion("lift the box", 3, N_FRAMES)
+
+    def no_writing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the motion should have come from the cache")
+
+    monkeypatch.setattr(scripted, "build_motion", no_writing)
+    again = generator.motion("lift the box", 3, N_FRAMES)
+    assert again.name == first.name and again.object_id == first.object_id
+    assert torch.equal(again.params.transl, first.params.transl)
+    assert torch.equal(again.object_poses, first.object_poses)
+    assert torch.equal(again.foot_contact, first.foot_contact)
+    with pytest.raises(AssertionError, match="from the cache"):
+        generator.motion("lift the box", 4, N_FRAMES)

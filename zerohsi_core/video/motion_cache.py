@@ -1,0 +1,70 @@
+"""Written scripted motions, cached by everything that determines them.
+
+A motion is written once (on the CPU, with open3d ray casting against the scene mesh) and replayed
+whenever the same request comes again — for instance on a GPU machine without open3d, after the motion
+files were written elsewhere and copied into its cache (`ZEROHSI_CACHE`). The key covers the scene mesh,
+the object and its pose, the start state, seed, frame count, rate, motion options, prompt, body model and
+the source of the motion library itself, so a change to any of them writes a new motion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from zerohsi_core.body.params import SmplxParams
+from zerohsi_core.paths import cache_dir
+from zerohsi_core.scene.scene import Scene
+
+_SOURCES = sorted(Path(__file__).parent.glob("motion*.py"))
+
+
+def motion_key(scene: Scene, request: dict[str, Any], start: SmplxParams, body_id: str) -> str:
+    """Hex digest of a motion request (request: object id/pose, seed, frames, fps, options, prompt)."""
+    digest = hashlib.sha256()
+    for path in _SOURCES:
+        digest.update(path.read_bytes())
+    digest.update(scene.id.encode())
+    digest.update(np.ascontiguousarray(scene.mesh.vertices).tobytes())
+    digest.update(np.ascontiguousarray(scene.mesh.faces).tobytes())
+    for name in sorted(request):
+        value = request[name]
+        data = value.detach().cpu().double().numpy().tobytes() if isinstance(value, Tensor) else repr(value)
+        digest.update(f"{name}=".encode() + (data if isinstance(data, bytes) else data.encode()))
+    for field in dataclasses.fields(start):
+        digest.update(getattr(start, field.name).detach().cpu().double().numpy().tobytes())
+    digest.update(body_id.encode())
+    return digest.hexdigest()[:32]
+
+
+def motion_path(key: str) -> Path:
+    """Where the motion of a key is kept."""
+    return cache_dir() / "motions" / f"{key}.pt"
+
+
+def save_motion(key: str, motion: Any) -> Path:
+    """Write a ScriptedMotion (atomically: a temporary file renamed into place)."""
+    path = motion_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {f.name: getattr(motion, f.name) for f in dataclasses.fields(motion)}
+    data["params"] = dataclasses.asdict(motion.params)
+    tmp = path.with_suffix(".tmp")
+    torch.save(data, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_motion(key: str, motion_type: type) -> Any | None:
+    """The cached motion of a key, or None."""
+    path = motion_path(key)
+    if not path.is_file():
+        return None
+    data = torch.load(path, weights_only=True)
+    data["params"] = SmplxParams(**data["params"])
+    return motion_type(**data)
