@@ -21,6 +21,15 @@ from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from zerohsi_core.render.crop import (
+    Crop,
+    box_of,
+    box_of_points,
+    crop_around,
+    crop_camera,
+    cull,
+    full_crop,
+)
 from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.outputs import RenderOutput
@@ -53,10 +62,13 @@ class HsiOptions:
     color_every: int = 5
     color_lr: float = 1e-5
     report_every: int = 10
+    crop: bool = False  # render and compare only a window around the human and object (speed.path)
+    crop_margin: float = 0.25  # the window: boxes grown by this share of their size …
+    crop_min_pixels: int = 48  # … and by at least this many pixels per side
 
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:
-        h = cfg.hsi
+        h, speed = cfg.hsi, cfg.speed
         return cls(
             h.iters,
             h.warmup_iters,
@@ -66,6 +78,9 @@ class HsiOptions:
             h.lambda_depth,
             h.color_every,
             h.color_lr,
+            crop=speed.path == "optimized",
+            crop_margin=speed.crop_margin,
+            crop_min_pixels=speed.crop_min_pixels,
         )
 
 
@@ -89,11 +104,13 @@ class HsiResult:
     curves: list[list[float]] = field(default_factory=list)  # per frame: loss every `report_every` steps
 
 
-def mask_centre(mask: Tensor) -> Tensor:
-    """Centroid of a (soft) mask, normalised to [0, 1] (x, y). [H,W] → [2]"""
+def mask_centre(mask: Tensor, window: Crop | None = None) -> Tensor:
+    """Centroid of a (soft) mask, normalised to [0, 1] (x, y) of the full image when the mask is a window
+    of it. [H,W] → [2]"""
     h, w = mask.shape
-    ys = (torch.arange(h, dtype=mask.dtype, device=mask.device) + 0.5) / h
-    xs = (torch.arange(w, dtype=mask.dtype, device=mask.device) + 0.5) / w
+    window = window or Crop(0, 0, w, h, w, h)
+    ys = (torch.arange(h, dtype=mask.dtype, device=mask.device) + 0.5 + window.y0) / window.full_height
+    xs = (torch.arange(w, dtype=mask.dtype, device=mask.device) + 0.5 + window.x0) / window.full_width
     total = mask.sum().clamp_min(1e-6)
     return torch.stack([(mask.sum(0) * xs).sum() / total, (mask.sum(1) * ys).sum() / total])
 
@@ -134,16 +151,58 @@ class _FrameScene:
         return render(entities, camera, self.options, colors_override={HUMAN: rgb})
 
 
-def _frame_loss(
-    out: RenderOutput, targets: HsiTargets, t: int, depth0: Tensor | None, o: HsiOptions
-) -> Tensor:
-    """Eq. 14 (object terms only when there is an object): L_rgb + λ_center L_center + λ_depth L_depth."""
-    loss = photometric_loss(out.rgb, targets.frames[t : t + 1], o.lambda_ssim)
-    if OBJECT in out.masks and targets.object_masks is not None and depth0 is not None:
+@dataclass(frozen=True, eq=False)
+class _FrameTarget:
+    """What frame t is fitted to, within its window: the frame's pixels and the object mask's centroid."""
+
+    rgb: Tensor  # [h, w, 3] the window of the generated frame
+    object_centre: Tensor | None  # [2] centroid of the segmented object, full-image normalised
+    window: Crop
+    camera: Camera  # renders exactly the window
+
+
+def _frame_loss(out: RenderOutput, target: _FrameTarget, depth0: Tensor | None, o: HsiOptions) -> Tensor:
+    """Eq. 14 (object terms only when there is an object): L_rgb + λ_center L_center + λ_depth L_depth.
+    Over a window, L_rgb is normalised as over the full frame (same gradients; see photometric_loss)."""
+    full = (target.window.full_height, target.window.full_width)
+    loss = photometric_loss(out.rgb, target.rgb[None], o.lambda_ssim, full_size=full)
+    if OBJECT in out.masks and target.object_centre is not None and depth0 is not None:
         rendered = out.masks[OBJECT][0]
-        loss = loss + o.lambda_center * centre_loss(rendered, targets.object_masks[t])
+        centre = mask_centre(rendered, target.window)
+        loss = loss + o.lambda_center * (centre - target.object_centre).square().sum()
         loss = loss + o.lambda_depth * depth_loss(out.depth[0], rendered, depth0)
     return loss
+
+
+def _frame_target(
+    draw: _FrameScene,
+    targets: HsiTargets,
+    t: int,
+    previous: SmplxParams,
+    previous_object: Tensor | None,
+    options: HsiOptions,
+) -> tuple[_FrameScene, _FrameTarget]:
+    """Frame t's target and renderer: the full frame, or (options.crop) the window around the segmented
+    human and object and where they were at t−1, with the scene Gaussians that can reach that window."""
+    camera = targets.cameras[t]
+    centre = None
+    if targets.object_masks is not None:
+        centre = mask_centre(targets.object_masks[t])
+    if not options.crop:
+        return draw, _FrameTarget(targets.frames[t], centre, full_crop(camera), camera)
+    with torch.no_grad():
+        boxes = [box_of(targets.human_masks[t])]
+        if targets.object_masks is not None:
+            boxes.append(box_of(targets.object_masks[t]))
+        boxes.append(box_of_points(camera, draw.avatar.deform(previous).means[0]))
+        if draw.obj is not None and previous_object is not None:
+            boxes.append(box_of_points(camera, draw.obj.transformed(previous_object).means))
+    window = crop_around(boxes, camera.width, camera.height, options.crop_margin, options.crop_min_pixels)
+    view = crop_camera(camera, window)
+    scene = [(name, cull(cloud, view, draw.options)) for name, cloud in draw.scene]
+    rows, cols = window.slices
+    target = _FrameTarget(targets.frames[t][rows, cols], centre, window, view)
+    return _FrameScene(draw.avatar, scene, draw.obj, draw.options), target
 
 
 def optimize_frame(
@@ -158,6 +217,7 @@ def optimize_frame(
     cancel: CancelToken | None = None,
 ) -> tuple[SmplxParams, Tensor | None, Tensor, list[float]]:
     """One frame of Eq. 9–14: Adam on (r, φ) for the warm-up, then (r, φ, Θ); object delta throughout."""
+    draw, target = _frame_target(draw, targets, t, previous, previous_object, options)
     transl = previous.transl.detach().clone().requires_grad_(True)
     orient = previous.global_orient.detach().clone().requires_grad_(True)
     pose = body_pose.detach().clone().requires_grad_(True)
@@ -171,7 +231,7 @@ def optimize_frame(
     optimizer = torch.optim.Adam(groups, lr=options.lr)
     color_params = [p for n, p in draw.avatar.named_parameters() if n.startswith("color_")]
     color_optimizer = torch.optim.Adam(color_params, lr=options.color_lr) if color_params else None
-    camera = targets.cameras[t]
+    camera = target.camera
 
     def state() -> tuple[SmplxParams, Tensor | None]:
         params = previous.replace(transl=transl, global_orient=orient, body_pose=pose)
@@ -180,7 +240,7 @@ def optimize_frame(
         # Object-frame delta: the object turns about its own origin, not the world's (Eq. 9, P_t).
         return params, previous_object @ se3_from_rot6d(rot6d, trans)
 
-    curve: list[float] = []
+    curve: list[Tensor] = []  # kept on the device: no host sync inside the loop
     for it in range(options.iters):
         check(cancel)
         pose.requires_grad_(it >= options.warmup_iters)
@@ -189,17 +249,18 @@ def optimize_frame(
         if tune_color:
             color_optimizer.zero_grad(set_to_none=True)
         params, object_pose = state()
-        loss = _frame_loss(draw(params, object_pose, camera), targets, t, depth0, options)
+        loss = _frame_loss(draw(params, object_pose, camera), target, depth0, options)
         loss.backward()  # during the warm-up Θ has no gradient, and Adam leaves it alone
         optimizer.step()
         if tune_color:
             color_optimizer.step()
         if it % options.report_every == 0 or it == options.iters - 1:
-            curve.append(float(loss.detach()))
+            curve.append(loss.detach())
     with torch.no_grad():
         params, object_pose = state()
-        final = _frame_loss(draw(params, object_pose, camera), targets, t, depth0, options)
-    return params.detach(), None if object_pose is None else object_pose.detach(), final, curve
+        final = _frame_loss(draw(params, object_pose, camera), target, depth0, options)
+    values = torch.stack(curve).tolist() if curve else []
+    return params.detach(), None if object_pose is None else object_pose.detach(), final, values
 
 
 def optimize_clip(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zerohsi_core.errors import InputError
+from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.io.video import to_uint8
 from zerohsi_core.progress import CancelToken, ProgressCallback
 
@@ -39,6 +40,10 @@ class GeneratedVideo:
                 f"GeneratedVideo frames must be float32 [T,H,W,3], got {self.frames.dtype} "
                 f"{tuple(self.frames.shape)}"
             )
+        if self.frames.shape[0] == 0:
+            raise BackendError(f"video backend {self.backend!r} returned a video with 0 frames")
+        if not math.isfinite(self.fps) or self.fps <= 0:
+            raise BackendError(f"video backend {self.backend!r} returned fps {self.fps!r}; it must be > 0")
 
     @property
     def num_frames(self) -> int:
@@ -76,7 +81,12 @@ def validate_request(first_frame: torch.Tensor, prompt: str, n_frames: int) -> N
     low, high = float(first_frame.min()), float(first_frame.max())
     if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
         raise InputError(f"first_frame values must lie in [0, 1], got [{low:.3g}, {high:.3g}] (0–255 image?)")
-    _validate_prompt(prompt)
+    validate_prompt(prompt)
+    validate_frame_count(n_frames)
+
+
+def validate_frame_count(n_frames: int) -> None:
+    """InputError unless n_frames is an integer in MIN_FRAMES..MAX_FRAMES."""
     if (
         isinstance(n_frames, bool)
         or not isinstance(n_frames, int)
@@ -85,7 +95,8 @@ def validate_request(first_frame: torch.Tensor, prompt: str, n_frames: int) -> N
         raise InputError(f"n_frames must be an integer in {MIN_FRAMES}..{MAX_FRAMES}, got {n_frames!r}")
 
 
-def _validate_prompt(prompt: str) -> None:
+def validate_prompt(prompt: str) -> None:
+    """InputError unless the prompt is a non-empty UTF-8 string of at most MAX_PROMPT_CHARS characters."""
     if not isinstance(prompt, str):
         raise InputError(f"prompt must be a str, got {type(prompt).__name__}")
     if not prompt.strip():

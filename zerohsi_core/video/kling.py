@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 ENDPOINT = "/v1/videos/image2video"
 JWT_PATTERN = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")  # any JWT, redacted from messages
+CANCEL_CHECK_S = 0.1  # longest sleep between two cancel checks while polling or backing off
 MAX_SERVER_MESSAGE = 300  # characters of a server's error message quoted in ours
 PROGRESS_POLL_START, PROGRESS_POLL_END = 0.05, 0.9  # share of the stage spent waiting for the task
 # KLING service codes (API reference, "Error Code"): which ones are worth retrying and what the others mean.
@@ -176,7 +177,7 @@ class KlingClient:
                     f"KLING task {task_id} did not finish: still {status!r} after {elapsed:.1f} s "
                     f"(deadline {self.options.deadline_s:g} s, video.kling_deadline_s)"
                 )
-            self._sleep(self.options.poll_interval_s)
+            self._pause(self.options.poll_interval_s, cancel)
 
     def download(self, url: str, task_id: str, cancel: CancelToken | None = None) -> bytes:
         """GET the finished video (no Authorization header: the URL is a storage link, not the API)."""
@@ -204,9 +205,20 @@ class KlingClient:
                 self.options.max_retries,
                 delay,
             )
-            self._sleep(delay)
-            check(cancel)
+            self._pause(delay, cancel)
         raise BackendError(f"KLING {action} failed after {attempts} attempts: {self._quote(failure.reason)}")
+
+    def _pause(self, seconds: float, cancel: CancelToken | None) -> None:
+        """Sleep, in slices of at most CANCEL_CHECK_S when cancellable, so a cancel ends the wait promptly."""
+        if cancel is None:
+            self._sleep(seconds)
+            return
+        while seconds > 0:
+            check(cancel)
+            step = min(seconds, CANCEL_CHECK_S)
+            self._sleep(step)
+            seconds -= step
+        check(cancel)
 
     def _backoff(self, number: int) -> float:
         """Exponential back-off with equal jitter: half the step fixed, half random."""

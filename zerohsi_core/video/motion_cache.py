@@ -35,12 +35,17 @@ def motion_key(scene: Scene, request: dict[str, Any], start: SmplxParams, body_i
     digest.update(np.ascontiguousarray(scene.mesh.faces).tobytes())
     for name in sorted(request):
         value = request[name]
-        data = value.detach().cpu().double().numpy().tobytes() if isinstance(value, Tensor) else repr(value)
-        digest.update(f"{name}=".encode() + (data if isinstance(data, bytes) else data.encode()))
+        data = _rounded(value) if isinstance(value, Tensor) else repr(value).encode()
+        digest.update(f"{name}=".encode() + data)
     for field in dataclasses.fields(start):
-        digest.update(getattr(start, field.name).detach().cpu().double().numpy().tobytes())
+        digest.update(_rounded(getattr(start, field.name)))
     digest.update(body_id.encode())
     return digest.hexdigest()[:32]
+
+
+def _rounded(value: Tensor) -> bytes:
+    """Bytes of a tensor rounded to 1e-6, so a state computed on another device gives the same key."""
+    return np.round(value.detach().cpu().double().numpy(), 6).tobytes()
 
 
 def motion_path(key: str) -> Path:

@@ -18,6 +18,7 @@ camera, contact labels), "masks" ({"human", "object"}: visible masks, render wei
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -121,6 +122,10 @@ class ScriptedVideoGenerator:
 
     def motion(self, prompt: str, seed: int, n_frames: int) -> ScriptedMotion:
         """The ground-truth motion the prompt asks for (what `generate` renders)."""
+        return self.motion_and_key(prompt, seed, n_frames)[0]
+
+    def motion_and_key(self, prompt: str, seed: int, n_frames: int) -> tuple[ScriptedMotion, str]:
+        """The motion and its cache key (video/motion_cache.py): read from the cache or written there."""
         ctx = self._context()
         obj = ctx.scene_object()
         spec = motion_for_prompt(prompt, ctx.scene, ctx.object_id)
@@ -135,14 +140,14 @@ class ScriptedVideoGenerator:
             "options": self.options.motion,
             "spec": spec,
         }
-        key = motion_key(ctx.scene, request, start, str(model.path))
+        key = motion_key(ctx.scene, request, start, Path(model.path).name)
         cached = load_motion(key, ScriptedMotion)
         if cached is not None:
-            return cached
+            return cached, key
         context = motion_context(model, ctx.scene, obj, start.betas[0], seed, self.options.motion)
         motion = build_motion(spec, context, start, n_frames, self.options.fps)
         save_motion(key, motion)
-        return motion
+        return motion, key
 
     def _model_on_cpu(self, model: BodyModel) -> BodyModel:
         """The avatar's body model on the CPU, where motions are written (a copy if the avatar is on GPU)."""
