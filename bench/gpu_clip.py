@@ -21,7 +21,7 @@ import time
 import torch
 
 from zerohsi_core.config import load_config
-from zerohsi_core.pipeline import InteractionRequest, Pipeline
+from zerohsi_core.pipeline import ClipInputs, InteractionRequest, Pipeline
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,6 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--paths", default="reference,optimized", help="comma-separated speed.path values")
     parser.add_argument("--set", action="append", default=[], help="extra dotted config overrides")
     parser.add_argument("--json", default="", help="write the results to this file")
+    parser.add_argument("--profile", type=int, default=0, help="profile this many HSI steps of frame 1")
     return parser.parse_args(argv)
 
 
@@ -45,6 +46,32 @@ def steps(cfg: object, frames: int) -> dict[str, int]:
         "hsi": (frames - 1) * cfg.hsi.iters,
         "refinement": cfg.refine.iters,
     }
+
+
+def profile_hsi(pipeline: Pipeline, inputs: ClipInputs, iters: int) -> None:
+    """torch.profiler tables (self CUDA and self CPU time) of `iters` HSI steps on the first two frames."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cfg = pipeline.cfg
+    pipeline.cfg = dataclasses.replace(
+        cfg,
+        hsi=dataclasses.replace(cfg.hsi, iters=iters, warmup_iters=0),
+        tracking=dataclasses.replace(cfg.tracking, iters=1),
+        refine=dataclasses.replace(cfg.refine, iters=1),
+    )
+    short = dataclasses.replace(
+        inputs,
+        frames=inputs.frames[:2],
+        human_masks=inputs.human_masks[:2],
+        object_masks=None if inputs.object_masks is None else inputs.object_masks[:2],
+        video=dataclasses.replace(inputs.video, meta={}),  # no ground truth for the 2-frame cut
+    )
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=activities) as prof:
+        pipeline.reconstruct(short)
+    for key in ("self_cuda_time_total", "self_cpu_time_total"):
+        print(prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=60), flush=True)
+    pipeline.cfg = cfg
 
 
 def main(argv: list[str]) -> int:
@@ -105,6 +132,8 @@ def main(argv: list[str]) -> int:
             ratio = base["total_s"] / row["total_s"]
             diff = row["errors"].get("mpjpe_mm", float("nan")) - base["errors"].get("mpjpe_mm", float("nan"))
             print(f"{row['path']} vs {base['path']}: {ratio:.1f}x faster, MPJPE {diff:+.2f} mm", flush=True)
+    if args.profile:
+        profile_hsi(pipeline, inputs, args.profile)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "view": inputs.timings, "runs": rows}, f, indent=2)

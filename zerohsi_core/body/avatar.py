@@ -121,7 +121,7 @@ class GaussianAvatar(nn.Module):
 
     def deform(self, params: SmplxParams) -> AvatarGeometry:
         """Pose the template: LBS of the mesh (Eq. 6), then F_position (Eq. 3) and F_other (Eq. 4)."""
-        body = self.body.forward(params)
+        body = self.body.forward(params, check_finite=False)  # callers validate their inputs once
         frames, areas = triangle_frames(body.vertices, self.body.faces)  # [B, F, 3, 3], [B, F]
         R = frames[:, self.face]  # [B, N, 3, 3]
         corners = body.vertices[:, self.body.faces[self.face]]  # [B, N, 3, 3]

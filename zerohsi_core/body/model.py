@@ -1,12 +1,13 @@
 """SMPL-X access through `smplx`: load real SMPL-X files or the stand-in, batched forward, vertex groups."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import smplx
 import torch
-from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
+from smplx.lbs import batch_rodrigues, blend_shapes, vertices2joints
 from torch import Tensor
 
 from zerohsi_core.body.joints import HEAD_JOINTS, NUM_JOINTS, SideOrBoth, foot_joints, hand_joints
@@ -117,9 +118,10 @@ class BodyModel:
         """Rest-pose parameters sized for this model."""
         return SmplxParams.zeros(batch, self.num_betas, self.num_expression, self.dtype, self.device)
 
-    def forward(self, params: SmplxParams) -> BodyOutput:
-        """Linear blend skinning of the batch (SMPL-X, as `smplx.SMPLX.forward` computes it)."""
-        params.validate()
+    def forward(self, params: SmplxParams, check_finite: bool = True) -> BodyOutput:
+        """Linear blend skinning of the batch (SMPL-X, as `smplx.SMPLX.forward` computes it). Optimisation
+        loops pass check_finite=False (the finiteness test syncs the device once per field)."""
+        params.validate(finite=check_finite)
         if (params.num_betas, params.num_expression) != (self.num_betas, self.num_expression):
             raise InputError(
                 f"params carry {params.num_betas} betas / {params.num_expression} expression coefficients; "
@@ -139,15 +141,46 @@ class BodyModel:
         rot = batch_rodrigues(full_pose.reshape(-1, 3)).reshape(b, NUM_JOINTS, 3, 3)
         eye = torch.eye(3, dtype=self.dtype, device=self.device)
         pose_offsets = ((rot[:, 1:] - eye).reshape(b, -1) @ layer.posedirs).reshape(b, -1, 3)
-        joints, transforms = batch_rigid_transform(rot, rest_joints, layer.parents, dtype=self.dtype)
-        transforms = transforms.clone()
-        transforms[:, :, :3, 3] += p.transl[:, None]
+        joints, transforms = self._chain(rot, rest_joints)
+        top = torch.cat([transforms[..., :3, :3], transforms[..., :3, 3:] + p.transl[:, None, :, None]], -1)
+        transforms = torch.cat([top, transforms[..., 3:, :]], dim=-2)  # [B, J, 4, 4], translated
         per_vertex = torch.einsum("vj,bjrc->bvrc", layer.lbs_weights, transforms)  # [B, V, 4, 4]
         posed = shaped + pose_offsets
         vertices = (per_vertex[..., :3, :3] @ posed[..., None])[..., 0] + per_vertex[..., :3, 3]
         return BodyOutput(vertices, joints + p.transl[:, None], self.faces, transforms, shaped)
 
     __call__ = forward
+
+    def _chain(self, rot: Tensor, rest_joints: Tensor) -> tuple[Tensor, Tensor]:
+        """Forward kinematics one tree level at a time (a dozen batched products instead of 54 serial
+        ones): posed joints [B, J, 3] and skinning transforms [B, J, 4, 4] (world ∘ rest⁻¹), as smplx's
+        `batch_rigid_transform` computes them."""
+        parents = self.parents
+        b, j = rot.shape[:2]
+        offsets = torch.cat([rest_joints[:, :1], rest_joints[:, 1:] - rest_joints[:, parents[1:]]], dim=1)
+        local = torch.cat([rot, offsets[..., None]], dim=-1)  # [B, J, 3, 4]
+        bottom = torch.zeros(b, j, 1, 4, dtype=rot.dtype, device=rot.device)
+        bottom[..., 3] = 1.0
+        local = torch.cat([local, bottom], dim=-2)  # [B, J, 4, 4]
+        world = local
+        for level in self._levels:
+            world = world.index_copy(1, level, world[:, parents[level]] @ local[:, level])
+        joints = world[..., :3, 3]
+        shift = (world[..., :3, :3] @ rest_joints[..., None])[..., 0]  # R_world · rest joint
+        skinning = torch.cat([world[..., :3, :3], (joints - shift)[..., None]], dim=-1)
+        return joints, torch.cat([skinning, world[..., 3:, :]], dim=-2)
+
+    @functools.cached_property
+    def _levels(self) -> list[Tensor]:
+        """Joint indices [K] per depth of the kinematic tree below the root."""
+        parents = self.parents.tolist()
+        depth = [0] * len(parents)
+        for joint in range(1, len(parents)):  # smplx orders parents before children
+            depth[joint] = depth[parents[joint]] + 1
+        return [
+            torch.tensor([k for k, d in enumerate(depth) if d == level], device=self.device)
+            for level in range(1, max(depth) + 1)
+        ]
 
     def hand_pose_from_pca(self, coeffs: Tensor, side: Literal["left", "right"]) -> Tensor:
         """Hand pose [B, 15, 3] from PCA coefficients [B, K] (needs `use_pca`)."""

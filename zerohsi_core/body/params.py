@@ -82,8 +82,9 @@ class SmplxParams:
             "expression": (b, self.num_expression),
         }
 
-    def validate(self) -> "SmplxParams":
-        """Check shapes, batch consistency, dtype and finiteness; raise InputError naming the field."""
+    def validate(self, finite: bool = True) -> "SmplxParams":
+        """Check shapes, batch consistency, dtype and (finite: one device sync per field) finiteness;
+        raise InputError naming the field."""
         if self.global_orient.dim() != 2:
             raise InputError(f"global_orient must be [B, 3], got {tuple(self.global_orient.shape)}")
         dtype, device = self.global_orient.dtype, self.global_orient.device
@@ -97,7 +98,7 @@ class SmplxParams:
                 raise InputError(f"SmplxParams.{name} has dtype {value.dtype}; all fields need {dtype}")
             if value.device != device:
                 raise InputError(f"SmplxParams.{name} is on {value.device}; all fields need {device}")
-            if not bool(torch.isfinite(value).all()):
+            if finite and not bool(torch.isfinite(value).all()):
                 raise InputError(f"SmplxParams.{name} contains NaN or infinite values")
         return self
 

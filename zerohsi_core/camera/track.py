@@ -13,6 +13,7 @@ world origin metres away, which keeps rotation and translation decoupled for Ada
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ import torch
 from torch import Tensor
 
 from zerohsi_core.config import Config
-from zerohsi_core.errors import InputError
+from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.se3 import se3_exp
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
@@ -117,8 +118,11 @@ def track_camera(
             f"camera is {first.width}x{first.height} but frames are {frames.shape[2]}x{frames.shape[1]}"
         )
     cameras, losses = [first], [torch.zeros((), device=frames.device)]
+    inner = dataclasses.replace(render_options, check_finite=False)  # no device sync per step
     for t in range(1, len(frames)):
-        camera, loss = track_frame(scene, frames[t], masks[t], cameras[-1], options, render_options, cancel)
+        camera, loss = track_frame(scene, frames[t], masks[t], cameras[-1], options, inner, cancel)
+        if not bool(torch.isfinite(loss)):
+            raise BackendError(f"camera tracking diverged at frame {t} (loss {float(loss)}): check the video")
         cameras.append(camera)
         losses.append(loss.detach())
         report(progress, ProgressEvent(STAGE, t / (len(frames) - 1), frame=t, loss=float(loss)))

@@ -7,6 +7,7 @@ P_{t−1}, by rendering scene ⊕ object ⊕ avatar from the tracked camera (Eq.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from torch import Tensor
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import Config
-from zerohsi_core.errors import InputError
+from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
@@ -286,7 +287,8 @@ def optimize_clip(
         )
     if (obj is None) != (initial_object_pose is None):
         raise InputError("an object needs its initial pose (and a pose needs an object)")
-    draw = _FrameScene(avatar, scene, obj, render_options)
+    # Inputs are checked once here; inside the loop a NaN shows up in the frame's final loss instead.
+    draw = _FrameScene(avatar, scene, obj, dataclasses.replace(render_options, check_finite=False))
     depth0 = None
     object_pose = None if initial_object_pose is None else initial_object_pose.to(initial.transl)
     if object_pose is not None and targets.object_masks is not None:
@@ -300,6 +302,8 @@ def optimize_clip(
         p, o, loss, curve = optimize_frame(
             draw, targets, t, params[-1], poses[-1], body_pose, depth0, options, cancel
         )
+        if not bool(torch.isfinite(loss)):
+            raise BackendError(f"HSI optimisation diverged at frame {t} (loss {float(loss)}): check inputs")
         params.append(p)
         poses.append(o)
         losses.append(loss.detach().cpu())

@@ -144,7 +144,7 @@ def refine_clip(
         check(cancel)
         optimizer.zero_grad(set_to_none=True)
         body_pose = decode()
-        out = model.forward(current(body_pose))
+        out = model.forward(current(body_pose), check_finite=False)
         fit = fit_loss(reference, out.joints[:, :NUM_BODY_JOINTS]).mean()
         contact = contact_loss(out.vertices[:, hand_ids], points, options.contact_eps)
         smooth = smooth_loss(body_pose)

@@ -2,8 +2,41 @@
 
 from __future__ import annotations
 
-from pytorch_msssim import ssim
+import functools
+
+import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+SSIM_SIGMA = 1.5  # Gaussian window of SSIM (Wang et al. 2004), as in 3DGS
+SSIM_K1, SSIM_K2 = 0.01, 0.03
+
+
+@functools.cache
+def _gaussian_window(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Normalised 1-D Gaussian of `size` taps. [size]"""
+    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    w = torch.exp(-(x**2) / (2 * sigma**2))
+    return (w / w.sum()).to(dtype=dtype, device=device)
+
+
+def ssim(pred: Tensor, target: Tensor, window: int = 11, sigma: float = SSIM_SIGMA) -> Tensor:
+    """Mean SSIM of images [C, H, W, 3] in [0, 1]: Gaussian-weighted local statistics over the valid
+    positions (no padding), averaged over positions, channels and images. The five local moments of all
+    channels are filtered together, as two separable 1-D convolutions."""
+    c = pred.shape[-1]
+    x, y = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)  # [C, 3, H, W]
+    stacked = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # [C, 15, H, W]
+    n, k, h, w = stacked.shape
+    g = _gaussian_window(window, sigma, pred.dtype, pred.device)
+    flat = stacked.reshape(n * k, 1, h, w)
+    flat = F.conv2d(F.conv2d(flat, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+    mu_x, mu_y, xx, yy, xy = flat.reshape(n, 5, c, *flat.shape[-2:]).unbind(1)
+    c1, c2 = SSIM_K1**2, SSIM_K2**2
+    var_x, var_y, cov = xx - mu_x.square(), yy - mu_y.square(), xy - mu_x * mu_y
+    luminance = (2 * mu_x * mu_y + c1) / (mu_x.square() + mu_y.square() + c1)
+    structure = (2 * cov + c2) / (var_x + var_y + c2)
+    return (luminance * structure).mean()
 
 
 def photometric_loss(
@@ -26,6 +59,6 @@ def photometric_loss(
         return l1
     window = max(3, min(window, (min(full_h, full_w) - 1) // 2 * 2 + 1))
     window = min(window, (min(height, width) - 1) // 2 * 2 + 1)
-    structural = ssim(pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2), data_range=1.0, win_size=window)
+    structural = ssim(pred, target, window)
     share = (height - window + 1) * (width - window + 1) / ((full_h - window + 1) * (full_w - window + 1))
     return (1.0 - ssim_weight) * l1 + ssim_weight * (1.0 - structural) * share

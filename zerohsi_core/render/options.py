@@ -31,6 +31,7 @@ class RenderOptions:
     extent_sigmas: float = 3.33  # largest 2D radius in standard deviations (opacity-aware below it)
     depth_alpha_min: float = 1e-6  # depth is 0 where the accumulated alpha is below this
     packed: bool = True  # gsplat's packed (sparse) projection layout; CUDA backend only
+    check_finite: bool = True  # reject NaN/inf inputs (one device sync per tensor; inner loops turn it off)
     chunk_gaussians: int = 32  # torch backend: depth-sorted Gaussians composited per step and tile
     chunk_elements: int = 1 << 22  # torch backend: most (pixel, Gaussian) pairs held per step
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from zerohsi_core.errors import BackendError, InputError
@@ -52,6 +53,7 @@ def _validate(
     entities: Sequence[tuple[str, GaussianCloud]],
     cameras: Sequence[Camera],
     colors_override: Mapping[str, Tensor],
+    check_finite: bool = True,
 ) -> None:
     """InputError for no entities, duplicate names, mixed devices/dtypes, non-finite values, bad cameras."""
     if not entities:
@@ -71,11 +73,11 @@ def _validate(
                 f"entity {name!r} is on {cloud.means.device} ({cloud.means.dtype}) but {names[0]!r} is on "
                 f"{device} ({dtype}); move all clouds with .to()"
             )
-        for field in ("means", "quats", "log_scales", "opacity_logits", "sh"):
+        for field in ("means", "quats", "log_scales", "opacity_logits", "sh") if check_finite else ():
             if not bool(torch.isfinite(getattr(cloud, field)).all()):
                 raise InputError(f"entity {name!r} has NaN or infinite values in {field}")
     for name, colors in colors_override.items():
-        if colors.device != device or not bool(torch.isfinite(colors).all()):
+        if colors.device != device or (check_finite and not bool(torch.isfinite(colors).all())):
             raise InputError(f"colors_override[{name!r}] must be finite and on {device}, got {colors.device}")
     sizes = {(cam.width, cam.height) for cam in cameras}
     if len(sizes) != 1:
@@ -97,7 +99,7 @@ def render(
     options = options or RenderOptions()
     cams = [cameras] if isinstance(cameras, Camera) else list(cameras)
     overrides = dict(colors_override or {})
-    _validate(entities, cams, overrides)
+    _validate(entities, cams, overrides, options.check_finite)
     clouds = [cloud for _, cloud in entities]
     device, dtype = clouds[0].means.device, clouds[0].means.dtype
     viewmats = torch.stack([cam.world_to_cam for cam in cams]).to(device=device, dtype=dtype)  # [C, 4, 4]
@@ -113,8 +115,10 @@ def render(
     ]
     features = torch.cat(colors, dim=1)  # [C, N, 3]
     if len(entities) > 1:
-        eye = torch.eye(len(entities), dtype=dtype, device=device)
-        one_hot = torch.repeat_interleave(eye, torch.as_tensor(counts, device=device), dim=0)  # [N, E]
+        labels = torch.cat(
+            [torch.full((n,), e, dtype=torch.long, device=device) for e, n in enumerate(counts)]
+        )  # built from known sizes: no device sync
+        one_hot = F.one_hot(labels, len(entities)).to(dtype)  # [N, E]
         features = torch.cat([features, one_hot.expand(C, -1, -1)], dim=-1)  # [C, N, 3 + E]
 
     backend = select_backend(options.backend, device, dtype)

@@ -99,3 +99,19 @@ def test_default_options_use_the_standin():
     model = load_body_model(batch_size=2)
     assert model.path.parent.name == "standin" and model.num_betas == 10 and model.num_expression == 10
     assert load_body_model(BodyModelOptions(model_path="")).path == model.path  # config's "" = stand-in
+
+
+def test_level_wise_kinematic_chain_matches_smplx() -> None:
+    """The per-level forward kinematics equals smplx's serial batch_rigid_transform exactly."""
+    from smplx.lbs import batch_rigid_transform
+
+    model = load_body_model(dtype=torch.float64)
+    generator = torch.Generator().manual_seed(3)
+    skew = 0.3 * torch.randn(2, 55, 3, 3, dtype=torch.float64, generator=generator)
+    rot = torch.linalg.matrix_exp(skew - skew.transpose(-1, -2))  # random rotations
+    rest = torch.randn(2, 55, 3, dtype=torch.float64, generator=generator)
+    joints, transforms = batch_rigid_transform(rot, rest, model.parents, dtype=torch.float64)
+    ours_joints, ours_transforms = model._chain(rot, rest)
+    assert torch.allclose(ours_joints, joints, atol=1e-12)
+    assert torch.allclose(ours_transforms, transforms, atol=1e-12)
+    assert len(model._levels) >= 8  # the SMPL-X tree is deep: the levels, not the 54 joints, loop

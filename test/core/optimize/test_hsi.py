@@ -17,6 +17,8 @@ from zerohsi_core.optimize.hsi import (
     OBJECT,
     HsiOptions,
     HsiTargets,
+    _frame_loss,
+    _frame_target,
     _FrameScene,
     centre_loss,
     mask_centre,
@@ -25,6 +27,7 @@ from zerohsi_core.optimize.hsi import (
 from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.scene import build_object
+from zerohsi_core.scene.gaussians import GaussianCloud
 
 SIZE = 64
 
@@ -88,3 +91,44 @@ def test_hsi_recovers_pose_and_object(setup) -> None:
     cos = ((est[:3, :3] @ box1[:3, :3].T).trace() - 1) / 2
     assert math.degrees(math.acos(min(1.0, float(cos)))) < 3.0
     assert result.losses[1] < 0.02
+
+
+def test_the_window_path_gives_the_full_frame_gradients(setup) -> None:
+    """speed.path=optimized renders a window around human and object with the scene Gaussians that reach
+    it: the gradients of Eq. 14 equal the full frame's (the pixels outside only add a constant)."""
+    model, avatar, box, _ = setup
+    size = 96
+    eye, at = torch.tensor([4.5, -2.4, 1.6]), torch.tensor([0.5, 0.0, 0.8])
+    camera = Camera(intrinsics_from_fov(50.0, size, size), look_at(eye, at), size, size)
+    start, frame1, box0, box1 = _truth(model, box)
+    options = RenderOptions(backend="torch", background=(0.9, 0.9, 0.9))
+    shelf = GaussianCloud.cat(  # one near the human, one away from it (outside the window)
+        [
+            box.gaussians.transformed(make_se3(torch.eye(3), torch.tensor(at)))
+            for at in ([0.3, -0.9, 0.4], [0.0, 1.6, 0.2])
+        ]
+    )
+    draw = _FrameScene(avatar, [("scene", shelf)], box.gaussians, options)
+    with torch.no_grad():
+        outs = [draw(start, box0, camera), draw(frame1, box1, camera)]
+    targets = HsiTargets(
+        torch.cat([o.rgb for o in outs]),
+        torch.cat([o.masks[HUMAN] for o in outs]),
+        torch.cat([o.masks[OBJECT] for o in outs]),
+        [camera, camera],
+    )
+    depth0 = torch.tensor(2.0)
+    grads, windows = {}, {}
+    for crop in (False, True):
+        hsi = HsiOptions(crop=crop, crop_margin=0.1, crop_min_pixels=12)
+        frame_draw, target = _frame_target(draw, targets, 1, start, box0, hsi)
+        transl = start.transl.clone().requires_grad_(True)
+        pose = start.body_pose.clone().requires_grad_(True)
+        out = frame_draw(start.replace(transl=transl, body_pose=pose), box0, target.camera)
+        _frame_loss(out, target, depth0, hsi).backward()
+        grads[crop], windows[crop] = torch.cat([transl.grad.flatten(), pose.grad.flatten()]), target.window
+    assert windows[False].is_full and windows[True].width * windows[True].height < 0.7 * size * size
+    assert grads[False].abs().max() > 1e-4
+    assert torch.allclose(grads[True], grads[False], rtol=1e-4, atol=1e-7), (
+        (grads[True] - grads[False]).abs().max()
+    )
