@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,7 @@ def save_motion(key: str, motion: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {f.name: getattr(motion, f.name) for f in dataclasses.fields(motion)}
     data["params"] = dataclasses.asdict(motion.params)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share it
     torch.save(data, tmp)
     tmp.replace(path)
     return path
