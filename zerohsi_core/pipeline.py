@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from zerohsi_core.camera.select import select_view, view_options_from_config
 from zerohsi_core.camera.track import TrackingOptions, static_masks, track_camera
 from zerohsi_core.config import Config
 from zerohsi_core.device import resolve_device
-from zerohsi_core.errors import InputError
+from zerohsi_core.errors import BackendError, ConfigError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.metrics.truth import ground_truth_errors
 from zerohsi_core.optimize.hsi import HUMAN, OBJECT, HsiOptions, HsiTargets, optimize_clip
@@ -34,15 +36,16 @@ from zerohsi_core.preview import render_options
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from zerohsi_core.render.render import render
 from zerohsi_core.scene.gaussians import GaussianCloud
-from zerohsi_core.scene.object import SceneObject
+from zerohsi_core.scene.object import SceneObject, as_rigid_pose
 from zerohsi_core.scene.registry import load_scene
 from zerohsi_core.scene.scene import Scene
-from zerohsi_core.segment.registry import create_segmenter
-from zerohsi_core.video.base import GeneratedVideo
-from zerohsi_core.video.registry import create_video_generator
+from zerohsi_core.segment.registry import SEGMENT_BACKENDS, create_segmenter
+from zerohsi_core.video.base import GeneratedVideo, validate_frame_count, validate_prompt
+from zerohsi_core.video.registry import VIDEO_BACKENDS, create_video_generator
 from zerohsi_core.video.scripted import SceneBoundGenerator, ScriptContext
 
 log = logging.getLogger(__name__)
+MAX_OOM_MESSAGE = 160  # characters of torch's out-of-memory message quoted in ours
 STAGES = ("view_selection", "video", "segment", "tracking", "hsi", "refinement")
 
 
@@ -57,6 +60,9 @@ class InteractionRequest:
     initial_params: SmplxParams | None = None  # [1] world frame; None = standing at the scene's start
     num_frames: int = 0  # per clip; 0 = config video.num_frames
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _validate_own_fields(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +83,44 @@ class ClipResult:
     object_masks: Tensor | None  # [T, H, W]
     losses: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, float] = field(default_factory=dict)  # against the scripted ground truth, if any
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per reconstruction stage
+
+
+@dataclass(frozen=True, eq=False)
+class ClipInputs:
+    """A generated, segmented clip and what it was generated from: the input of `Pipeline.reconstruct`."""
+
+    prompt: str
+    static: list[tuple[str, GaussianCloud]]  # the static scene entities
+    obj: SceneObject | None  # the object in play at its initial pose
+    initial: SmplxParams  # [1] on the device
+    camera: Camera  # the first frame's camera
+    video: GeneratedVideo
+    frames: Tensor  # [T, H, W, 3] on the device
+    human_masks: Tensor  # [T, H, W]
+    object_masks: Tensor | None  # [T, H, W]
+    obj_local: GaussianCloud | None  # the object's Gaussians in its own frame
+    pose0: Tensor | None  # [4, 4] its initial pose
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per preparation stage
+
+
+class StageClock:
+    """Wall time of consecutive stages; waits for the device at each lap so GPU work is counted."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.laps = device, {}
+        self._sync()
+        self._start = time.perf_counter()
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def lap(self, name: str) -> None:
+        self._sync()
+        now = time.perf_counter()
+        self.laps[name] = now - self._start
+        self._start = now
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +135,82 @@ class SequenceResult:
     def joints(self) -> Tensor:
         """[ΣT, 55, 3] joints of the whole sequence."""
         return torch.cat([clip.joints for clip in self.clips])
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """Bounds a request must respect (checked before any work starts)."""
+
+    scene_margin_m: float = 2.0  # how far outside the scene's Gaussian bounds an object or human may start
+
+
+def _validate_own_fields(request: InteractionRequest) -> None:
+    """InputError for prompts, frame count or object pose that no configuration could make valid."""
+    if isinstance(request.prompts, str) or not list(request.prompts):
+        raise InputError("the request has no prompt: give a list of at least one text prompt")
+    for index, prompt in enumerate(request.prompts):
+        try:
+            validate_prompt(prompt)
+        except InputError as err:
+            raise InputError(f"prompt {index}: {err}") from None
+    if request.num_frames:
+        try:
+            validate_frame_count(request.num_frames)
+        except InputError as err:
+            raise InputError(f"num_frames (0 = the configured count): {err}") from None
+    if request.object_pose is not None and not request.object_id:
+        raise InputError("an object pose was given without an object id: name the object it places")
+
+
+def validate_request(request: InteractionRequest, cfg: Config) -> None:
+    """InputError (ConfigError, BackendError for config values) naming the field if the request cannot run."""
+    _validate_own_fields(request)
+    for registry, name, key in (
+        (VIDEO_BACKENDS, cfg.video.backend, "video.backend"),
+        (SEGMENT_BACKENDS, cfg.segment.backend, "segment.backend"),
+    ):
+        if name not in registry.names():
+            raise BackendError(f"unknown {key} {name!r}; available: {sorted(registry.names())}")
+    if not math.isfinite(cfg.video.fps) or cfg.video.fps <= 0:
+        raise ConfigError(f"video.fps must be a positive number of frames per second, got {cfg.video.fps}")
+    if not request.num_frames:
+        try:
+            validate_frame_count(cfg.video.num_frames)
+        except InputError as err:
+            raise ConfigError(f"video.num_frames: {err}") from None
+    if request.initial_params is not None:
+        initial = request.initial_params.validate()
+        if initial.batch_size != 1:
+            raise InputError(f"the initial SMPL-X state must be one frame, got {initial.batch_size}")
+        counts, wanted = (
+            (initial.num_betas, initial.num_expression),
+            (cfg.body.num_betas, cfg.body.num_expression),
+        )
+        if counts != wanted:
+            raise InputError(
+                f"the initial SMPL-X state has {counts[0]} betas / {counts[1]} expression coefficients; the "
+                f"body model uses {wanted[0]} / {wanted[1]} (body.num_betas, body.num_expression)"
+            )
+
+
+def validate_placement(
+    request: InteractionRequest, scene: Scene, limits: RequestLimits = RequestLimits()
+) -> None:
+    """InputError if the object pose or the initial human lies far outside the scene (or is not rigid)."""
+    means = scene.gaussians.means.detach().cpu().double()  # [N, 3]
+    low, high = means.min(0).values - limits.scene_margin_m, means.max(0).values + limits.scene_margin_m
+    places: dict[str, Tensor] = {}
+    if request.object_pose is not None:
+        places["object pose"] = as_rigid_pose(request.object_pose, "object pose")[:3, 3]
+    if request.initial_params is not None:
+        places["initial human position"] = request.initial_params.transl[0].detach().cpu().double()
+    for name, position in places.items():
+        if bool((position < low).any() or (position > high).any()):
+            raise InputError(
+                f"{name} {[round(v, 3) for v in position.tolist()]} lies outside scene {scene.id!r} "
+                f"(bounds {[round(v, 2) for v in low.tolist()]}..{[round(v, 2) for v in high.tolist()]}, "
+                f"margin {limits.scene_margin_m} m included)"
+            )
 
 
 class Pipeline:
@@ -127,13 +247,35 @@ class Pipeline:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> SequenceResult:
-        """All prompts of the request as chained clips."""
+        """All prompts of the request as chained clips; BackendError if the device runs out of memory."""
+        validate_request(request, self.cfg)
         prompts = list(request.prompts)
-        if not prompts:
-            raise InputError("the request has no prompt: give at least one text prompt")
         scene = self.load_scene(request.scene_id)
+        validate_placement(request, scene)
         obj = self._object(scene, request)
         human = request.initial_params or self.default_human(scene)
+        try:
+            return self._run_clips(request, scene, obj, human, prompts, progress, cancel)
+        except torch.OutOfMemoryError as err:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()  # the next goal starts from a clean allocator
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else "out of memory"
+            raise BackendError(
+                f"out of {self.device.type} memory ({first_line[:MAX_OOM_MESSAGE]}): lower render.width/"
+                "height, video.num_frames or body.avatar_gaussians, or use profile draft"
+            ) from err
+
+    def _run_clips(
+        self,
+        request: InteractionRequest,
+        scene: Scene,
+        obj: SceneObject | None,
+        human: SmplxParams,
+        prompts: list[str],
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> SequenceResult:
+        """The clips of a validated request, each starting from the last state of the one before."""
         clips: list[ClipResult] = []
         for index, prompt in enumerate(prompts):
 
@@ -177,7 +319,23 @@ class Pipeline:
         cancel: CancelToken | None = None,
     ) -> ClipResult:
         """One clip through every stage (ARCHITECTURE.md data flow)."""
+        inputs = self.prepare_clip(scene, obj, initial, prompt, seed, num_frames, progress, cancel)
+        return self.reconstruct(inputs, progress, cancel)
+
+    def prepare_clip(
+        self,
+        scene: Scene,
+        obj: SceneObject | None,
+        initial: SmplxParams,
+        prompt: str,
+        seed: int,
+        num_frames: int = 0,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ClipInputs:
+        """View selection → first frame → video → segmentation (Sec. 3.1–3.2): what `reconstruct` fits."""
         cfg, dev = self.cfg, self.device
+        clock = StageClock(dev)
         n_frames = num_frames or cfg.video.num_frames
         initial = initial.validate().to(dev, self.body.dtype)
         scene_cloud = scene.gaussians.to(dev)
@@ -205,6 +363,7 @@ class Pipeline:
             cancel,
         )
         camera = view.camera.with_size(cfg.render.width, cfg.render.height)
+        clock.lap("view_selection")
         report(progress, ProgressEvent("view_selection", 1.0, message=f"{view.score}/22 joints visible"))
 
         first, masks0 = self._first_frame(with_object, initial, camera)
@@ -216,7 +375,35 @@ class Pipeline:
         )
         human_masks = seg.human.to(dev, torch.float32)
         object_masks = seg.object.to(dev, torch.float32) if seg.object is not None else None
+        clock.lap("video_and_segmentation")
+        return ClipInputs(
+            prompt,
+            static,
+            obj,
+            initial,
+            camera,
+            video,
+            frames,
+            human_masks,
+            object_masks,
+            obj_local,
+            pose0,
+            clock.laps,
+        )
 
+    def reconstruct(
+        self,
+        inputs: ClipInputs,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ClipResult:
+        """Camera tracking → HSI optimisation → refinement of a generated, segmented clip (Sec. 3.3–3.5);
+        the wall time of each stage is in the result's `timings` (seconds, device synchronised)."""
+        cfg = self.cfg
+        static, obj, initial, camera = inputs.static, inputs.obj, inputs.initial, inputs.camera
+        frames, human_masks, object_masks = inputs.frames, inputs.human_masks, inputs.object_masks
+        obj_local, pose0, video, prompt = inputs.obj_local, inputs.pose0, inputs.video, inputs.prompt
+        clock = StageClock(self.device)
         track = track_camera(
             static,
             frames,
@@ -227,6 +414,7 @@ class Pipeline:
             progress,
             cancel,
         )
+        clock.lap("tracking")
         targets = HsiTargets(frames, human_masks, object_masks, track.cameras)
         hsi = optimize_clip(
             self.avatar,
@@ -240,6 +428,7 @@ class Pipeline:
             progress=progress,
             cancel=cancel,
         )
+        clock.lap("hsi")
         object_points = None
         if obj_local is not None and hsi.object_poses is not None:
             object_points = torch.stack([obj_local.transformed(p).means for p in hsi.object_poses])
@@ -252,6 +441,7 @@ class Pipeline:
             progress,
             cancel,
         )
+        clock.lap("refinement")
         losses = {
             "tracking": track.losses.tolist(),
             "hsi": hsi.losses.tolist(),
@@ -274,6 +464,7 @@ class Pipeline:
             human_masks,
             object_masks,
             losses,
+            timings={**inputs.timings, **clock.laps},
         )
         truth = video.meta.get("ground_truth")
         if truth is not None:

@@ -33,6 +33,10 @@ class NotFound(ZeroHSIError):
     """A goal names a scene or file that does not exist."""
 
 
+class Busy(ZeroHSIError):
+    """A goal arrived while the queue of waiting goals was full."""
+
+
 def interaction_request(goal: GenerateInteraction.Goal, cfg: Config, frame_id: str) -> InteractionRequest:
     """The core request of a goal; InputError (invalid) or NotFound (unknown scene/file) naming the field."""
     prompts = [p.strip() for p in goal.prompts]

@@ -1,10 +1,12 @@
 """hsi_server: the GenerateInteraction action server over zerohsi_core.pipeline, with scene discovery and
-latched trajectory topics. Goals run in executor worker threads, one at a time (queued or rejected)."""
+latched trajectory topics. Goals run in executor worker threads, one at a time; goals that arrive while one
+runs wait in a bounded queue (feedback stage "queued"); beyond it they are aborted as busy, saying why."""
 
 from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
@@ -14,15 +16,16 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from trajectory_msgs.msg import MultiDOFJointTrajectory
 
+from zerohsi_core.batch_ray import RayRunner
 from zerohsi_core.config import Config
-from zerohsi_core.errors import AssetError, BackendError, Cancelled, InputError, ZeroHSIError
+from zerohsi_core.errors import AssetError, BackendError, Cancelled, ConfigError, InputError, ZeroHSIError
 from zerohsi_core.pipeline import Pipeline, SequenceResult
 from zerohsi_core.progress import CancelToken
 from zerohsi_core.scene.registry import list_scenes
 from zerohsi_ros.action import GenerateInteraction
 from zerohsi_ros.conversions import matrix_to_pose
 from zerohsi_ros.feedback import ProgressTracker
-from zerohsi_ros.goals import NotFound, interaction_request, result_messages, write_result_dir
+from zerohsi_ros.goals import Busy, NotFound, interaction_request, result_messages, write_result_dir
 from zerohsi_ros.msg import ObjectTrajectory, SmplxTrajectory
 from zerohsi_ros.node_main import run_node
 from zerohsi_ros.parameters import build_config, declare_parameters, server_options
@@ -35,6 +38,8 @@ ERROR_CODES: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, Result.NOT_FOUND),
     (AssetError, Result.NOT_FOUND),
     (InputError, Result.INVALID_GOAL),
+    (ConfigError, Result.INVALID_GOAL),
+    (Busy, Result.BACKEND_ERROR),
     (BackendError, Result.BACKEND_ERROR),
 )
 LATCHED = QoSProfile(
@@ -48,12 +53,16 @@ class HsiServer(Node):
     """Thin node: goal → InteractionRequest → Pipeline.run → result messages and topics."""
 
     def __init__(self) -> None:
+        # Every goal runs on this one thread: torch's allocations then reuse one malloc arena, so the
+        # resident memory stays flat over many goals instead of growing with each executor thread used.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zerohsi_pipeline")
         super().__init__("hsi_server", automatically_declare_parameters_from_overrides=True)
         self._given = declare_parameters(self)
         self.options = server_options(self)
         self.cfg = build_config(self._given, self.options)  # ConfigError: invalid parameters
         self._pipelines: dict[tuple[str, ...], Pipeline] = {}
         self._pipelines_lock = threading.Lock()
+        self._runners: dict[str, RayRunner] = {}
         self._pipeline(self.cfg)  # loads the body model and avatar now: missing files fail at start-up
         self._run_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -77,6 +86,11 @@ class HsiServer(Node):
             f"ready: profile {self.cfg.profile}, video {self.cfg.video.backend}, device {self.cfg.device}"
         )
 
+    def destroy_node(self) -> None:
+        """Stop the pipeline thread (a running goal was already canceled by the shutdown), then the node."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
+        super().destroy_node()
+
     def _pipeline(self, cfg: Config) -> Pipeline:
         """One Pipeline (loaded models) per distinct config, built on first use."""
         key = (repr(cfg),)
@@ -84,6 +98,13 @@ class HsiServer(Node):
             if key not in self._pipelines:
                 self._pipelines[key] = Pipeline(cfg)
             return self._pipelines[key]
+
+    def _runner(self, cfg: Config) -> Pipeline | RayRunner:
+        """Goals run on a Ray cluster when cluster.ray_address is set (a shared GPU pool), else here."""
+        if not cfg.cluster.ray_address:
+            return self._pipeline(cfg)
+        with self._pipelines_lock:
+            return self._runners.setdefault(repr(cfg), RayRunner(cfg))
 
     def _on_list_scenes(
         self, request: ListScenes.Request, response: ListScenes.Response
@@ -103,13 +124,19 @@ class HsiServer(Node):
         return response
 
     def _on_goal(self, goal: GenerateInteraction.Goal) -> GoalResponse:
-        limit = 1 + (self.options.max_queued_goals if self.options.queue_goals else 0)
+        return GoalResponse.ACCEPT  # a full queue aborts the goal in _execute, where it can say why
+
+    def _admit(self) -> None:
+        """Count a goal in, or raise Busy saying how full the queue is."""
+        queued = self.options.max_queued_goals if self.options.queue_goals else 0
         with self._state_lock:
-            if self._pending >= limit:
-                self.get_logger().warning(f"goal rejected: {self._pending} goal(s) running or queued")
-                return GoalResponse.REJECT
+            if self._pending >= 1 + queued:
+                raise Busy(
+                    f"server busy: 1 goal running and {self._pending - 1} queued (queue_goals="
+                    f"{self.options.queue_goals}, max_queued_goals={self.options.max_queued_goals}); "
+                    "send the goal again when one finishes"
+                )
             self._pending += 1
-        return GoalResponse.ACCEPT
 
     def _on_cancel(self, handle: ServerGoalHandle) -> CancelResponse:
         self._token(handle).cancel()  # the core checks it every optimisation iteration
@@ -120,13 +147,21 @@ class HsiServer(Node):
             return self._tokens.setdefault(bytes(handle.goal_id.uuid), CancelToken())
 
     def _execute(self, handle: ServerGoalHandle) -> GenerateInteraction.Result:
+        try:
+            self._admit()
+        except Busy as err:
+            return self._finish(handle, err)
         token = self._token(handle)
         try:
-            while not self._run_lock.acquire(timeout=LOCK_POLL_S):
+            acquired = self._run_lock.acquire(blocking=False)
+            if not acquired:
+                handle.publish_feedback(GenerateInteraction.Feedback(stage="queued"))
+            while not acquired:
                 if token.cancelled:
                     return self._finish(handle, Cancelled("canceled while queued"))
+                acquired = self._run_lock.acquire(timeout=LOCK_POLL_S)
             try:
-                return self._run(handle, token)
+                return self._worker.submit(self._run, handle, token).result()
             finally:
                 self._run_lock.release()
         finally:
@@ -151,7 +186,7 @@ class HsiServer(Node):
             self.get_logger().info(
                 f"goal: {list(request.prompts)} in {request.scene_id or cfg.scene.default!r}"
             )
-            sequence = self._pipeline(cfg).run(
+            sequence = self._runner(cfg).run(
                 request, progress=lambda e: handle.publish_feedback(tracker.feedback(e)), cancel=token
             )
             handle.publish_feedback(tracker.finished("writing"))

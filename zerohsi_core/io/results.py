@@ -10,7 +10,9 @@ Layout of a result directory:
   masks.npz     human [T,H,W] and object [T,H,W] masks (uint8)
   losses.json   per-stage loss curves
 The directory is assembled under a temporary name beside the target and renamed into place, so a crash
-leaves the previous result or none, never a half-written one.
+leaves the previous result or none, never a half-written one. A crash between moving the previous result
+aside and renaming the new one leaves it in `.<name>.old-*/result`; `recover_result` (run by
+write_result and read_result) puts it back and removes abandoned staging folders.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def write_result(
     """Write a SequenceResult to out_dir atomically (temporary sibling, then rename); returns out_dir."""
     out_dir = Path(out_dir).expanduser().resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover_result(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         _write_contents(staging, sequence, cfg, preview)
@@ -134,9 +137,27 @@ def write_result(
     return out_dir
 
 
+def recover_result(out_dir: str | Path) -> bool:
+    """Undo what a crashed write_result left beside out_dir: restore a moved-aside previous result if
+    out_dir is missing, delete staging and old folders. True if a result was restored."""
+    out_dir = Path(out_dir).expanduser().resolve()
+    parent, restored = out_dir.parent, False
+    if not parent.is_dir():
+        return False
+    for old in sorted(parent.glob(f".{out_dir.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if not out_dir.exists() and (old / "result" / "result.json").is_file():
+            os.replace(old / "result", out_dir)
+            restored = True
+        shutil.rmtree(old, ignore_errors=True)
+    for staging in parent.glob(f".{out_dir.name}.tmp-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+    return restored
+
+
 def read_result(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The metadata and motion arrays of a result directory."""
+    """The metadata and motion arrays of a result directory (restored first if a crash moved it aside)."""
     path = Path(path)
+    recover_result(path)
     meta = json.loads((path / "result.json").read_text())
     with np.load(path / "motion.npz") as data:
         return meta, {key: data[key] for key in data.files}

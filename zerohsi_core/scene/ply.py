@@ -20,6 +20,10 @@ _DC = ("f_dc_0", "f_dc_1", "f_dc_2")
 _SCALES = ("scale_0", "scale_1", "scale_2")
 _ROTS = ("rot_0", "rot_1", "rot_2", "rot_3")
 _REQUIRED = (*_MEANS, *_DC, "opacity", *_SCALES, *_ROTS)
+# Log-scale bounds of a usable Gaussian: below, float32 covariances underflow; above, one splat is larger
+# than any scene (a corrupt or mis-encoded file, e.g. linear scales stored where log-scales belong).
+MIN_LOG_SCALE = -30.0  # scale ≈ 1e-13 m
+MAX_LOG_SCALE = 7.0  # scale ≈ 1.1 km
 # f_rest count -> SH degree: 3 * ((degree + 1)^2 - 1).
 _DEGREE_OF_REST = {3 * (num_sh_coeffs(d) - 1): d for d in range(MAX_SH_DEGREE + 1)}
 
@@ -41,6 +45,8 @@ def read_ply_data(path: str | Path, known_list_len: dict[str, dict[str, int]] | 
         raise AssetError(f"{path} is not a valid PLY file: {exc}") from exc
     except (ValueError, UnicodeDecodeError, EOFError) as exc:
         raise AssetError(f"{path} is not a valid PLY file (truncated or corrupt): {exc}") from exc
+    except OSError as exc:
+        raise AssetError(f"cannot read PLY file {path}: {exc.strerror or exc}") from exc
 
 
 def write_ply_data(path: str | Path, data: PlyData) -> None:
@@ -100,6 +106,7 @@ def read_gaussian_ply(path: str | Path) -> GaussianCloud:
         )
     n, k = element.count, num_sh_coeffs(_DEGREE_OF_REST[num_rest])
     column = {name: i for i, name in enumerate(_REQUIRED)}
+    _check_log_scales(path, values[:, [column[name] for name in _SCALES]])
 
     def take(group: tuple[str, ...]) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(values[:, [column[name] for name in group]]))
@@ -113,6 +120,18 @@ def read_gaussian_ply(path: str | Path) -> GaussianCloud:
         opacity_logits=take(("opacity",))[:, 0].contiguous(),
         sh=torch.from_numpy(np.ascontiguousarray(sh)),
     )
+
+
+def _check_log_scales(path: Path, log_scales: np.ndarray) -> None:
+    """AssetError if any log-scale [N, 3] lies outside [MIN_LOG_SCALE, MAX_LOG_SCALE]."""
+    bad = ((log_scales < MIN_LOG_SCALE) | (log_scales > MAX_LOG_SCALE)).any(axis=1)  # [N]
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise AssetError(
+            f"Gaussian PLY {path}: {int(bad.sum())} of {len(bad)} Gaussians have log-scales outside "
+            f"[{MIN_LOG_SCALE:g}, {MAX_LOG_SCALE:g}] (first at index {first}: {log_scales[first].tolist()}); "
+            "scale_* must hold natural-log scales in metres"
+        )
 
 
 def write_gaussian_ply(path: str | Path, cloud: GaussianCloud) -> None:

@@ -9,10 +9,21 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from zerohsi_core.errors import InputError
+from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.progress import CancelToken, ProgressCallback
 
 STAGE = "segment"  # stage name in progress events
+VISIBLE_THRESHOLD = 0.5  # a mask pixel at or above this counts as the entity
+
+
+def require_visible(masks: Tensor, name: str, backend: str) -> None:
+    """BackendError if an entity is visible in no frame at all (masks [T, H, W]); frames where it has left
+    the image are allowed: the reconstruction carries it through them from its neighbours."""
+    if masks.shape[0] > 0 and not bool((masks >= VISIBLE_THRESHOLD).any()):
+        raise BackendError(
+            f"segmenter {backend!r} found the {name} in none of the {masks.shape[0]} frames (empty masks): "
+            "the video lost it; try another seed or prompt, or check the segmenter's weights"
+        )
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,9 @@ class VideoMasks:
                 f"object masks {tuple(self.object.shape)} differ in shape from human masks "
                 f"{tuple(self.human.shape)}"
             )
+        require_visible(self.human, "human", self.backend)
+        if self.object is not None:
+            require_visible(self.object, "object", self.backend)
 
     @property
     def num_frames(self) -> int:
