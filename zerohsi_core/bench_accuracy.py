@@ -2,7 +2,8 @@
 
 Cases cover static (sit, lean, lie) and dynamic (lift, carry, push) interactions and one chained sequence,
 each clean and degraded (noise, blur, colour drift, avatar appearance drift, camera shake, MP4). Errors per
-case: world-frame MPJPE of the 22 body joints (refined and raw), root, object translation/rotation, camera.
+case: world-frame MPJPE of the 22 body joints (refined and raw), root, object translation/rotation, camera,
+and the physical metrics of the paper's tables (penetration, foot sliding, contact: docs/EVALUATION.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerohsi_core.config import Config, apply_overrides
+from zerohsi_core.metrics.physical import physical_metrics
 from zerohsi_core.pipeline import InteractionRequest, Pipeline
 
 DEGRADED = {
@@ -60,7 +62,9 @@ def run_case(pipeline: Pipeline, case: Case, seed: int) -> dict[str, float]:
         / sum(frames)
         for key in keys
     }
-    return {**errors, "frames": float(sum(frames)), "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    physical = physical_metrics(result, pipeline.load_scene(result.scene_id), pipeline.body, pipeline.cfg)
+    return {**errors, **physical, "frames": float(sum(frames)), "seconds": seconds}
 
 
 def run_benchmark(

@@ -14,6 +14,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from zerohsi_core.cli_avatar import avatar_app
+from zerohsi_core.cli_batch import register as register_batch
+from zerohsi_core.cli_eval import register as register_eval
+from zerohsi_core.cli_export import register as register_export
 from zerohsi_core.config import Config, load_config, package_config_dir
 from zerohsi_core.device import resolve_device
 from zerohsi_core.errors import InputError, ZeroHSIError
@@ -136,9 +139,10 @@ def run_generate(
     preview: bool = True,
 ) -> Path:
     """Run the pipeline on one request with a progress display; write the result directory."""
+    from zerohsi_core.io.export_losses import write_loss_plot
     from zerohsi_core.io.results import write_result
     from zerohsi_core.pipeline import InteractionRequest, Pipeline
-    from zerohsi_core.preview import reconstruction_frames, side_by_side
+    from zerohsi_core.preview import three_panel_preview
 
     start = time.perf_counter()
     pipeline = Pipeline(cfg)
@@ -153,20 +157,21 @@ def run_generate(
     video = None
     if preview:
         loaded = pipeline.load_scene(sequence.scene_id)
-        recon = [
-            reconstruction_frames(pipeline.avatar, loaded, c, pipeline.render_options, pipeline.device)
-            for c in sequence.clips
-        ]
-        video = side_by_side(torch.cat([c.video.frames for c in sequence.clips]), torch.cat(recon))
+        video = three_panel_preview(
+            pipeline.avatar, loaded, sequence.clips, pipeline.render_options, pipeline.device
+        )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_dir = write_result(
         sequence, cfg, out or Path(cfg.paths.output_dir) / f"{sequence.scene_id}-{stamp}", video
     )
+    if preview:
+        write_loss_plot(out_dir)
     if any(clip.errors for clip in sequence.clips):
         Console().print(_errors_table(sequence))
     console.print(f"result: {out_dir} ({time.perf_counter() - start:.1f} s)")
     if video is not None:
-        console.print(f"preview (generated | reconstruction): {out_dir / 'preview.mp4'}")
+        console.print(f"preview (generated | reconstruction | overview): {out_dir / 'preview.mp4'}")
+        console.print(f"loss curves: {out_dir / 'losses.png'}")
     return out_dir
 
 
@@ -198,6 +203,9 @@ def demo(config: ConfigOpt = None, profile: ProfileOpt = None, set_: SetOpt = No
 app.add_typer(avatar_app, name="avatar")
 bench_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benchmarks.")
 app.add_typer(bench_app, name="bench")
+register_export(app)
+register_eval(app)
+register_batch(app)
 
 
 @bench_app.command("accuracy")
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except ZeroHSIError as err:
-        console.print(f"[red]error:[/] {err}")
+        console.print(f"[red]error:[/] {err}", soft_wrap=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
         console.print("aborted")

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from zerohsi_core.camera.select import select_view, view_options_from_config
 from zerohsi_core.camera.track import TrackingOptions, static_masks, track_camera
 from zerohsi_core.config import Config
 from zerohsi_core.device import resolve_device
-from zerohsi_core.errors import BackendError, ConfigError, InputError
+from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.metrics.truth import ground_truth_errors
 from zerohsi_core.optimize.hsi import HUMAN, OBJECT, HsiOptions, HsiTargets, optimize_clip
@@ -35,34 +33,19 @@ from zerohsi_core.optimize.refine import RefineOptions, refine_clip
 from zerohsi_core.preview import render_options
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from zerohsi_core.render.render import render
+from zerohsi_core.request import InteractionRequest, validate_placement, validate_request
 from zerohsi_core.scene.gaussians import GaussianCloud
-from zerohsi_core.scene.object import SceneObject, as_rigid_pose
+from zerohsi_core.scene.object import SceneObject
 from zerohsi_core.scene.registry import load_scene
 from zerohsi_core.scene.scene import Scene
-from zerohsi_core.segment.registry import SEGMENT_BACKENDS, create_segmenter
-from zerohsi_core.video.base import GeneratedVideo, validate_frame_count, validate_prompt
-from zerohsi_core.video.registry import VIDEO_BACKENDS, create_video_generator
+from zerohsi_core.segment.registry import create_segmenter
+from zerohsi_core.video.base import GeneratedVideo
+from zerohsi_core.video.registry import create_video_generator
 from zerohsi_core.video.scripted import SceneBoundGenerator, ScriptContext
 
 log = logging.getLogger(__name__)
 MAX_OOM_MESSAGE = 160  # characters of torch's out-of-memory message quoted in ours
 STAGES = ("view_selection", "video", "segment", "tracking", "hsi", "refinement")
-
-
-@dataclass(frozen=True, eq=False)
-class InteractionRequest:
-    """What to synthesise: a scene, an optional object and its pose, the initial human, prompts, seed."""
-
-    prompts: Sequence[str]
-    scene_id: str = ""  # "" = config scene.default
-    object_id: str = ""  # "" = no object (static interaction)
-    object_pose: Tensor | None = None  # [4, 4] object-to-world; None = the scene's default placement
-    initial_params: SmplxParams | None = None  # [1] world frame; None = standing at the scene's start
-    num_frames: int = 0  # per clip; 0 = config video.num_frames
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        _validate_own_fields(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,82 +118,6 @@ class SequenceResult:
     def joints(self) -> Tensor:
         """[ΣT, 55, 3] joints of the whole sequence."""
         return torch.cat([clip.joints for clip in self.clips])
-
-
-@dataclass(frozen=True)
-class RequestLimits:
-    """Bounds a request must respect (checked before any work starts)."""
-
-    scene_margin_m: float = 2.0  # how far outside the scene's Gaussian bounds an object or human may start
-
-
-def _validate_own_fields(request: InteractionRequest) -> None:
-    """InputError for prompts, frame count or object pose that no configuration could make valid."""
-    if isinstance(request.prompts, str) or not list(request.prompts):
-        raise InputError("the request has no prompt: give a list of at least one text prompt")
-    for index, prompt in enumerate(request.prompts):
-        try:
-            validate_prompt(prompt)
-        except InputError as err:
-            raise InputError(f"prompt {index}: {err}") from None
-    if request.num_frames:
-        try:
-            validate_frame_count(request.num_frames)
-        except InputError as err:
-            raise InputError(f"num_frames (0 = the configured count): {err}") from None
-    if request.object_pose is not None and not request.object_id:
-        raise InputError("an object pose was given without an object id: name the object it places")
-
-
-def validate_request(request: InteractionRequest, cfg: Config) -> None:
-    """InputError (ConfigError, BackendError for config values) naming the field if the request cannot run."""
-    _validate_own_fields(request)
-    for registry, name, key in (
-        (VIDEO_BACKENDS, cfg.video.backend, "video.backend"),
-        (SEGMENT_BACKENDS, cfg.segment.backend, "segment.backend"),
-    ):
-        if name not in registry.names():
-            raise BackendError(f"unknown {key} {name!r}; available: {sorted(registry.names())}")
-    if not math.isfinite(cfg.video.fps) or cfg.video.fps <= 0:
-        raise ConfigError(f"video.fps must be a positive number of frames per second, got {cfg.video.fps}")
-    if not request.num_frames:
-        try:
-            validate_frame_count(cfg.video.num_frames)
-        except InputError as err:
-            raise ConfigError(f"video.num_frames: {err}") from None
-    if request.initial_params is not None:
-        initial = request.initial_params.validate()
-        if initial.batch_size != 1:
-            raise InputError(f"the initial SMPL-X state must be one frame, got {initial.batch_size}")
-        counts, wanted = (
-            (initial.num_betas, initial.num_expression),
-            (cfg.body.num_betas, cfg.body.num_expression),
-        )
-        if counts != wanted:
-            raise InputError(
-                f"the initial SMPL-X state has {counts[0]} betas / {counts[1]} expression coefficients; the "
-                f"body model uses {wanted[0]} / {wanted[1]} (body.num_betas, body.num_expression)"
-            )
-
-
-def validate_placement(
-    request: InteractionRequest, scene: Scene, limits: RequestLimits = RequestLimits()
-) -> None:
-    """InputError if the object pose or the initial human lies far outside the scene (or is not rigid)."""
-    means = scene.gaussians.means.detach().cpu().double()  # [N, 3]
-    low, high = means.min(0).values - limits.scene_margin_m, means.max(0).values + limits.scene_margin_m
-    places: dict[str, Tensor] = {}
-    if request.object_pose is not None:
-        places["object pose"] = as_rigid_pose(request.object_pose, "object pose")[:3, 3]
-    if request.initial_params is not None:
-        places["initial human position"] = request.initial_params.transl[0].detach().cpu().double()
-    for name, position in places.items():
-        if bool((position < low).any() or (position > high).any()):
-            raise InputError(
-                f"{name} {[round(v, 3) for v in position.tolist()]} lies outside scene {scene.id!r} "
-                f"(bounds {[round(v, 2) for v in low.tolist()]}..{[round(v, 2) for v in high.tolist()]}, "
-                f"margin {limits.scene_margin_m} m included)"
-            )
 
 
 class Pipeline:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 SSIM_SIGMA = 1.5  # Gaussian window of SSIM (Wang et al. 2004), as in 3DGS
@@ -13,25 +12,32 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 
 
 @functools.cache
-def _gaussian_window(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """Normalised 1-D Gaussian of `size` taps. [size]"""
+def _gaussian_band(length: int, size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The valid 1-D Gaussian filter (`size` taps, normalised) along an axis of `length` samples as a banded
+    matrix: x @ band filters the last axis. [length, length − size + 1]"""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    w = torch.exp(-(x**2) / (2 * sigma**2))
-    return (w / w.sum()).to(dtype=dtype, device=device)
+    taps = torch.exp(-(x**2) / (2 * sigma**2))
+    taps = taps / taps.sum()
+    out = length - size + 1
+    band = torch.zeros(length, out, dtype=torch.float64)
+    cols = torch.arange(out)
+    for k in range(size):
+        band[cols + k, cols] = taps[k]
+    return band.to(dtype=dtype, device=device)
 
 
 def ssim(pred: Tensor, target: Tensor, window: int = 11, sigma: float = SSIM_SIGMA) -> Tensor:
     """Mean SSIM of images [C, H, W, 3] in [0, 1]: Gaussian-weighted local statistics over the valid
     positions (no padding), averaged over positions, channels and images. The five local moments of all
-    channels are filtered together, as two separable 1-D convolutions."""
-    c = pred.shape[-1]
+    channels are filtered together by two matrix products with banded Gaussian matrices (one GEMM per
+    axis: fast on any device and size, where small grouped convolutions are not)."""
     x, y = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)  # [C, 3, H, W]
-    stacked = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # [C, 15, H, W]
-    n, k, h, w = stacked.shape
-    g = _gaussian_window(window, sigma, pred.dtype, pred.device)
-    flat = stacked.reshape(n * k, 1, h, w)
-    flat = F.conv2d(F.conv2d(flat, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
-    mu_x, mu_y, xx, yy, xy = flat.reshape(n, 5, c, *flat.shape[-2:]).unbind(1)
+    stacked = torch.stack([x, y, x * x, y * y, x * y], dim=1)  # [C, 5, 3, H, W]
+    h, w = stacked.shape[-2:]
+    band_w = _gaussian_band(w, window, sigma, pred.dtype, pred.device)  # [W, W']
+    band_h = _gaussian_band(h, window, sigma, pred.dtype, pred.device)  # [H, H']
+    filtered = band_h.T @ (stacked @ band_w)  # [C, 5, 3, H', W']
+    mu_x, mu_y, xx, yy, xy = filtered.unbind(1)
     c1, c2 = SSIM_K1**2, SSIM_K2**2
     var_x, var_y, cov = xx - mu_x.square(), yy - mu_y.square(), xy - mu_x * mu_y
     luminance = (2 * mu_x * mu_y + c1) / (mu_x.square() + mu_y.square() + c1)

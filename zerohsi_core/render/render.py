@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from zerohsi_core.errors import BackendError, InputError
@@ -118,7 +117,7 @@ def render(
         labels = torch.cat(
             [torch.full((n,), e, dtype=torch.long, device=device) for e, n in enumerate(counts)]
         )  # built from known sizes: no device sync
-        one_hot = F.one_hot(labels, len(entities)).to(dtype)  # [N, E]
+        one_hot = (labels[:, None] == torch.arange(len(entities), device=device)).to(dtype)  # [N, E]
         features = torch.cat([features, one_hot.expand(C, -1, -1)], dim=-1)  # [C, N, 3 + E]
 
     backend = select_backend(options.backend, device, dtype)

@@ -24,7 +24,7 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.paths import cache_dir
 from zerohsi_core.scene.scene import Scene
 
-_SOURCES = sorted(Path(__file__).parent.glob("motion*.py"))
+_SOURCES = sorted(p for p in Path(__file__).parent.glob("motion*.py") if p.name != "motion_cache.py")
 
 
 def motion_key(scene: Scene, request: dict[str, Any], start: SmplxParams, body_id: str) -> str:
