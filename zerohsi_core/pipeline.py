@@ -161,6 +161,9 @@ class Pipeline:
         validate_placement(request, scene)
         obj = self._object(scene, request)
         human = request.initial_params or self.default_human(scene)
+        # HSI fine-tunes the avatar's colour network within a request (Sec. 3.4); every request starts from
+        # the loaded avatar, so a result never depends on the requests served before it.
+        loaded = {k: v.detach().clone() for k, v in self.avatar.state_dict().items()}
         try:
             return self._run_clips(request, scene, obj, human, prompts, progress, cancel)
         except torch.OutOfMemoryError as err:
@@ -171,6 +174,8 @@ class Pipeline:
                 f"out of {self.device.type} memory ({first_line[:MAX_OOM_MESSAGE]}): lower render.width/"
                 "height, video.num_frames or body.avatar_gaussians, or use profile draft"
             ) from err
+        finally:
+            self.avatar.load_state_dict(loaded)
 
     def _run_clips(
         self,

@@ -68,3 +68,14 @@ def test_bad_requests(pipeline: Pipeline) -> None:
         pipeline.run(InteractionRequest([]))
     with pytest.raises(InputError, match="not in scene"):
         pipeline.run(InteractionRequest(["lift the box"], "living_room", "piano"))
+
+
+def test_a_request_does_not_depend_on_the_requests_before_it(pipeline: Pipeline) -> None:
+    """HSI fine-tunes the avatar's colour network; the next request starts from the loaded avatar again."""
+    before = {k: v.clone() for k, v in pipeline.avatar.state_dict().items()}
+    request = InteractionRequest(["The person is sitting on the sofa."], "living_room", seed=5)
+    first = pipeline.run(request).clips[0]
+    assert all(torch.equal(v, pipeline.avatar.state_dict()[k]) for k, v in before.items())
+    again = pipeline.run(request).clips[0]
+    assert torch.equal(first.raw_params.body_pose, again.raw_params.body_pose)
+    assert torch.equal(first.joints, again.joints)
