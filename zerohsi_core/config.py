@@ -182,6 +182,7 @@ class SpeedConfig:
     path: str = "optimized"  # optimized | reference (the straightforward full-frame loop, the baseline)
     crop_margin: float = 0.25  # optimized: crop box = mask/body box grown by this share of its size
     crop_min_pixels: int = 48  # optimized: and by at least this many pixels on each side
+    compile: bool = True  # HSI on CUDA: the avatar's deformation and colours through torch.compile
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The Gaussian avatar A(r, φ, Θ; T) (Eq. 3-6): Gaussians anchored on the SMPL-X triangles, posed by the
 model's linear blend skinning, with small pose-dependent networks for offsets, shape/opacity and colour."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -110,6 +110,7 @@ class GaussianAvatar(nn.Module):
         nn.init.zeros_(self.color_out.weight)
         nn.init.zeros_(self.color_out.bias)
         self.to(device, dtype)
+        self._compiled: Callable[..., tuple[Tensor, ...]] | None = None
 
     @property
     def num_gaussians(self) -> int:
@@ -167,6 +168,22 @@ class GaussianAvatar(nn.Module):
         centers = None if camera_centers is None else camera_centers.to(geometry.means)[:, None]
         colors = self.colors(geometry, centers)[:, 0]  # [B, N, 3]
         return AvatarOutput(self.clouds(geometry), colors, geometry.joints, geometry.vertices)
+
+    def posed_gaussians(self, params: SmplxParams, center: Tensor) -> tuple[Tensor, ...]:
+        """One body seen from one camera centre [3]: means, quats, log_scales, opacity_logits [N, …] and
+        RGB [N, 3] — what `render_entity` computes, as a tuple of tensors torch.compile traces whole."""
+        geometry = self.deform(params)
+        rgb = self.colors(geometry, center.to(geometry.means)[None, None])[0, 0]
+        return geometry.means[0], geometry.quats[0], geometry.log_scales[0], geometry.opacity_logits[0], rgb
+
+    def compiled_entity(self, params: SmplxParams, camera: Camera) -> tuple[GaussianCloud, Tensor]:
+        """`render_entity` for one camera through a torch.compile'd `posed_gaussians` (compiled on first
+        use; the SH DC of the cloud is zero: pass the colours as colors_override)."""
+        if self._compiled is None:
+            self._compiled = torch.compile(self.posed_gaussians)
+        means, quats, log_scales, opacity_logits, rgb = self._compiled(params, camera.center)
+        sh = torch.zeros(len(means), 1, 3, dtype=means.dtype, device=means.device)
+        return GaussianCloud(means, quats, log_scales, opacity_logits, sh), rgb
 
     def render_entity(
         self, params: SmplxParams, camera: Camera | Sequence[Camera]

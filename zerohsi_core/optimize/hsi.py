@@ -66,6 +66,7 @@ class HsiOptions:
     crop: bool = False  # render and compare only a window around the human and object (speed.path)
     crop_margin: float = 0.25  # the window: boxes grown by this share of their size …
     crop_min_pixels: int = 48  # … and by at least this many pixels per side
+    compile: bool = False  # the avatar's deformation and colours through torch.compile (CUDA only)
 
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:
@@ -82,6 +83,7 @@ class HsiOptions:
             crop=speed.path == "optimized",
             crop_margin=speed.crop_margin,
             crop_min_pixels=speed.crop_min_pixels,
+            compile=speed.compile,
         )
 
 
@@ -140,11 +142,16 @@ class _FrameScene:
         scene: Sequence[tuple[str, GaussianCloud]],
         obj: GaussianCloud | None,
         options: RenderOptions,
+        compiled: bool = False,
     ) -> None:
         self.avatar, self.scene, self.obj, self.options = avatar, list(scene), obj, options
+        self.compiled = compiled and avatar.bary.device.type == "cuda"  # inductor on CPU was slower
 
     def __call__(self, params: SmplxParams, object_pose: Tensor | None, camera: Camera) -> RenderOutput:
-        human, rgb = self.avatar.render_entity(params, camera)
+        if self.compiled:
+            human, rgb = self.avatar.compiled_entity(params, camera)
+        else:
+            human, rgb = self.avatar.render_entity(params, camera)
         entities = list(self.scene)
         if self.obj is not None and object_pose is not None:
             entities.append((OBJECT, self.obj.transformed(object_pose)))
@@ -203,7 +210,7 @@ def _frame_target(
     scene = [(name, cull(cloud, view, draw.options)) for name, cloud in draw.scene]
     rows, cols = window.slices
     target = _FrameTarget(targets.frames[t][rows, cols], centre, window, view)
-    return _FrameScene(draw.avatar, scene, draw.obj, draw.options), target
+    return _FrameScene(draw.avatar, scene, draw.obj, draw.options, draw.compiled), target
 
 
 def optimize_frame(
@@ -288,7 +295,8 @@ def optimize_clip(
     if (obj is None) != (initial_object_pose is None):
         raise InputError("an object needs its initial pose (and a pose needs an object)")
     # Inputs are checked once here; inside the loop a NaN shows up in the frame's final loss instead.
-    draw = _FrameScene(avatar, scene, obj, dataclasses.replace(render_options, check_finite=False))
+    inner = dataclasses.replace(render_options, check_finite=False)
+    draw = _FrameScene(avatar, scene, obj, inner, options.compile)
     depth0 = None
     object_pose = None if initial_object_pose is None else initial_object_pose.to(initial.transl)
     if object_pose is not None and targets.object_masks is not None:
