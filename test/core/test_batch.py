@@ -14,7 +14,7 @@ import ray
 import torch
 import typer
 import yaml
-from core.test_pipeline import TINY
+from core.tiny import TINY
 from typer.testing import CliRunner
 
 from zerohsi_core.batch import (

@@ -2,26 +2,13 @@
 
 import pytest
 import torch
+from core.tiny import TINY
 
 from zerohsi_core.config import load_config
 from zerohsi_core.errors import Cancelled, InputError
 from zerohsi_core.io.results import read_result, write_result
 from zerohsi_core.pipeline import STAGES, InteractionRequest, Pipeline
 from zerohsi_core.progress import CancelToken, ProgressEvent
-
-TINY = [
-    "render.width=48",
-    "render.height=48",
-    "view.width=32",
-    "view.height=32",
-    "scene.density=0.05",
-    "body.avatar_gaussians=800",
-    "video.num_frames=3",
-    "tracking.iters=2",
-    "hsi.iters=3",
-    "hsi.warmup_iters=1",
-    "refine.iters=3",
-]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from core.test_pipeline import TINY
+from core.tiny import TINY
 
 from zerohsi_core.config import load_config
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from core.test_reliability_data import BAD_SCENES, BOX_POSE, make_bad_data
+from core.tiny import TINY
 from core.video.fake_kling import FakeKling, Reply, Script
 
 import zerohsi_core.pipeline as pipeline_module
@@ -24,19 +25,6 @@ from zerohsi_core.segment.base import VideoMasks
 from zerohsi_core.segment.registry import create_segmenter
 from zerohsi_core.video.base import GeneratedVideo
 
-TINY = [
-    "render.width=48",
-    "render.height=48",
-    "view.width=32",
-    "view.height=32",
-    "scene.density=0.05",
-    "body.avatar_gaussians=800",
-    "video.num_frames=3",
-    "tracking.iters=2",
-    "hsi.iters=3",
-    "hsi.warmup_iters=1",
-    "refine.iters=3",
-]
 ACCESS, SECRET = "AKreliabilityACCESS51", "SKreliabilitySECRET93"
 KLING = [
     "video.kling_max_retries=1",

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from core.tiny import TINY
 from core.video.fake_kling import FakeKling, Script
 
 import zerohsi_core.pipeline as pipeline_module
@@ -28,19 +29,6 @@ from zerohsi_core.pipeline import STAGES, InteractionRequest, Pipeline
 from zerohsi_core.progress import CancelToken, ProgressEvent
 from zerohsi_core.segment.base import VideoMasks
 
-TINY = [
-    "render.width=48",
-    "render.height=48",
-    "view.width=32",
-    "view.height=32",
-    "scene.density=0.05",
-    "body.avatar_gaussians=800",
-    "video.num_frames=3",
-    "tracking.iters=2",
-    "hsi.iters=3",
-    "hsi.warmup_iters=1",
-    "refine.iters=3",
-]
 ACCESS, SECRET = "AKplantedFAULTaccess64", "SKplantedFAULTsecret27"
 CANCEL_LIMIT_S = 1.0
 
@@ -111,6 +99,7 @@ import os, sys, time, json
 from pathlib import Path
 import numpy as np
 import zerohsi_core.io.results as results
+
 out, marker, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 
 def stop(tag):
