@@ -1,4 +1,6 @@
-"""Choosing the torch device from the `device` setting."""
+"""Choosing the torch device from the `device` setting, and timing stages on it."""
+
+import time
 
 import torch
 
@@ -16,3 +18,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU; use auto or cpu")
     return device
+
+
+class StageClock:
+    """Wall time of consecutive stages; waits for the device at each lap so GPU work is counted."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.laps = device, {}
+        self._sync()
+        self._start = time.perf_counter()
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def lap(self, name: str) -> None:
+        self._sync()
+        now = time.perf_counter()
+        self.laps[name] = now - self._start
+        self._start = now

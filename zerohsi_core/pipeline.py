@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from zerohsi_core.body.prior import VPoser, load_vposer
 from zerohsi_core.camera.select import select_view, view_options_from_config
 from zerohsi_core.camera.track import TrackingOptions, static_masks, track_camera
 from zerohsi_core.config import Config
-from zerohsi_core.device import resolve_device
+from zerohsi_core.device import StageClock, resolve_device
 from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.metrics.truth import ground_truth_errors
@@ -85,25 +84,6 @@ class ClipInputs:
     obj_local: GaussianCloud | None  # the object's Gaussians in its own frame
     pose0: Tensor | None  # [4, 4] its initial pose
     timings: dict[str, float] = field(default_factory=dict)  # seconds per preparation stage
-
-
-class StageClock:
-    """Wall time of consecutive stages; waits for the device at each lap so GPU work is counted."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device, self.laps = device, {}
-        self._sync()
-        self._start = time.perf_counter()
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    def lap(self, name: str) -> None:
-        self._sync()
-        now = time.perf_counter()
-        self.laps[name] = now - self._start
-        self._start = now
 
 
 @dataclass(frozen=True, eq=False)

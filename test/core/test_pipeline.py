@@ -66,3 +66,15 @@ def test_a_request_does_not_depend_on_the_requests_before_it(pipeline: Pipeline)
     again = pipeline.run(request).clips[0]
     assert torch.equal(first.raw_params.body_pose, again.raw_params.body_pose)
     assert torch.equal(first.joints, again.joints)
+
+
+def test_stage_clock_laps_are_consecutive_wall_times() -> None:
+    import time
+
+    from zerohsi_core.device import StageClock
+
+    clock = StageClock(torch.device("cpu"))
+    time.sleep(0.05)
+    clock.lap("first")
+    clock.lap("second")
+    assert 0.04 < clock.laps["first"] < 1.0 and 0.0 <= clock.laps["second"] < 0.04

@@ -1,7 +1,7 @@
 """Result directories: motion (AMASS-style npz), metadata JSON, videos and masks, written atomically.
 
 Layout of a result directory:
-  result.json   request, per-clip prompt/frames/errors, the config used, file list
+  result.json   request, per-clip prompt/frames/errors/stage seconds, the config used, file list
   motion.npz    trans [T,3], root_orient [T,3], pose_body [T,63], pose_hand [T,90], pose_jaw [T,3],
                 pose_eye [T,6], betas [nb], gender, mocap_framerate, joints [T,55,3] (world, z-up, metres),
                 raw_* (before refinement), clip [T] (clip index per frame), object_poses [T,4,4] (if any),
@@ -90,6 +90,7 @@ def result_summary(sequence: Any, cfg: Config, files: list[str]) -> dict[str, An
                 "frames": len(c.joints),
                 "video_backend": c.video.backend,
                 "errors": c.errors,
+                "seconds": c.timings,  # per stage (device synchronised)
             }
             for c in sequence.clips
         ],
