@@ -1,4 +1,4 @@
-"""`zerohsi export RESULT_DIR --format …`: AMASS npz, BVH, USD and MCAP files of a result directory."""
+"""`zerohsi export RESULT_DIR --format …`: AMASS npz, BVH, USD, MCAP and GLB files of a result folder."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export(
         result_dir: Annotated[Path, typer.Argument(help="result directory written by `zerohsi generate`")],
-        format_: Annotated[str, typer.Option("--format", help="npz,bvh,usd,mcap or all")] = "all",
+        format_: Annotated[str, typer.Option("--format", help="npz,bvh,usd,mcap,glb or all")] = "all",
         out: Annotated[Path | None, typer.Option(help="output folder (default: RESULT_DIR/exports)")] = None,
         bvh_up: Annotated[str, typer.Option(help="BVH up axis: y (BVH habit) or z (world)")] = "y",
         bvh_units: Annotated[str, typer.Option(help="BVH lengths: m or cm")] = "m",
         usd_format: Annotated[str, typer.Option(help="usda (text) or usdc (binary)")] = "usda",
         frame_id: Annotated[str, typer.Option(help="MCAP: the scene frame of every message")] = "map",
     ) -> None:
-        """Export a result for simulators and viewers (Gazebo, Isaac Sim, Blender, Foxglove)."""
+        """Export a result for simulators and viewers (Gazebo, Isaac Sim, Blender, Foxglove, three.js)."""
         from zerohsi_core.io.export_bvh import BvhOptions
         from zerohsi_core.io.export_formats import ExportOptions, export_result, parse_formats
         from zerohsi_core.io.export_mcap import McapOptions

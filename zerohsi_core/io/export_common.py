@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from zerohsi_core.body.frames import Y_UP_TO_Z_UP
 from zerohsi_core.body.joints import JOINT_NAMES, NUM_JOINTS, PARENTS
 from zerohsi_core.body.model import BodyModelOptions, load_body_model
 from zerohsi_core.errors import AssetError
@@ -120,6 +121,16 @@ def local_rotations(motion: ExportMotion, rest: BodyRest) -> np.ndarray:
     """Per-joint rotation matrices relative to the parent (root: model → world). [T, 55, 3, 3]"""
     full = motion.poses + rest.pose_mean[None]
     return Rotation.from_rotvec(full.reshape(-1, 3)).as_matrix().reshape(*full.shape[:2], 3, 3)
+
+
+def upright_skeleton(motion: ExportMotion, rest: BodyRest) -> tuple[np.ndarray, np.ndarray]:
+    """The z-up skeleton whose rest pose is the model's rest pose turned upright (Y_UP_TO_Z_UP), shared by
+    the USD and glTF exports: joint-local rotations [T, 55, 4] as (x, y, z, w) and rest offsets [55, 3]."""
+    B = np.array(Y_UP_TO_Z_UP)
+    local = local_rotations(motion, rest)  # [T, 55, 3, 3]
+    local = np.concatenate([local[:, :1] @ B.T, B @ local[:, 1:] @ B.T], axis=1)
+    xyzw = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(motion.num_frames, -1, 4)
+    return xyzw, rest.offsets() @ B.T
 
 
 def root_positions(motion: ExportMotion, rest: BodyRest) -> np.ndarray:

@@ -1,5 +1,6 @@
 """One entry point for all exports: `export_result(result_dir, formats, out_dir)` writes each format's
-file (npz: motion_amass.npz, bvh: motion.bvh, usd: motion.usda/.usdc, mcap: motion.mcap)."""
+file (npz: motion_amass.npz, bvh: motion.bvh, usd: motion.usda/.usdc, mcap: motion.mcap,
+glb: motion.glb)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from zerohsi_core.errors import InputError
 from zerohsi_core.io.export_bvh import BvhOptions, write_bvh
 from zerohsi_core.io.export_common import BodyRest, ExportMotion, body_rest, load_motion
+from zerohsi_core.io.export_gltf import GltfOptions, write_gltf
 from zerohsi_core.io.export_mcap import McapOptions, write_mcap
 from zerohsi_core.io.export_npz import write_amass_npz
 from zerohsi_core.io.export_usd import UsdOptions, write_usd
@@ -22,6 +24,7 @@ class ExportOptions:
     bvh: BvhOptions = field(default_factory=BvhOptions)
     usd: UsdOptions = field(default_factory=UsdOptions)
     mcap: McapOptions = field(default_factory=McapOptions)
+    gltf: GltfOptions = field(default_factory=GltfOptions)
     usd_format: str = "usda"
 
 
@@ -32,6 +35,7 @@ FORMATS: dict[str, Writer] = {
     "bvh": lambda m, rest, out, o: write_bvh(m, rest(), out / "motion.bvh", o.bvh),
     "usd": lambda m, rest, out, o: write_usd(m, rest(), out / f"motion.{o.usd_format}", o.usd),
     "mcap": lambda m, rest, out, o: write_mcap(m, out / "motion.mcap", o.mcap),
+    "glb": lambda m, rest, out, o: write_gltf(m, rest(), out / "motion.glb", o.gltf),
 }
 """Format name → writer(motion, lazy body rest, output folder, options) returning the written path."""
 

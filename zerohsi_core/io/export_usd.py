@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt
-from scipy.spatial.transform import Rotation
 
 from zerohsi_core.body.frames import Y_UP_TO_Z_UP
 from zerohsi_core.errors import InputError
-from zerohsi_core.io.export_common import BodyRest, ExportMotion, local_rotations, root_positions
+from zerohsi_core.io.export_common import BodyRest, ExportMotion, root_positions, upright_skeleton
 
 HUMAN_PATH = "/World/Human"
 SKELETON_PATH = f"{HUMAN_PATH}/Skeleton"
@@ -61,12 +60,9 @@ def _translation_matrices(points: np.ndarray) -> list[Gf.Matrix4d]:
 def skeleton_animation(motion: ExportMotion, rest: BodyRest) -> tuple[np.ndarray, np.ndarray]:
     """Joint-local translations [T, 55, 3] and rotations [T, 55, 4] (w, x, y, z) of the z-up skeleton
     whose rest pose is the model's rest pose turned upright (Y_UP_TO_Z_UP)."""
-    B = np.array(Y_UP_TO_Z_UP)
-    local = local_rotations(motion, rest)  # [T, 55, 3, 3]
-    local = np.concatenate([local[:, :1] @ B.T, B @ local[:, 1:] @ B.T], axis=1)
-    translations = np.tile(rest.offsets() @ B.T, (motion.num_frames, 1, 1))
+    xyzw, offsets = upright_skeleton(motion, rest)
+    translations = np.tile(offsets, (motion.num_frames, 1, 1))
     translations[:, 0] = root_positions(motion, rest)
-    xyzw = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(motion.num_frames, -1, 4)
     return translations, np.concatenate([xyzw[..., 3:], xyzw[..., :3]], axis=-1)
 
 

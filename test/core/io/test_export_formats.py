@@ -18,7 +18,7 @@ def test_cli_writes_every_format(tmp_path) -> None:
     run = CliRunner().invoke(app, ["export", str(result), "--format", "all", "--bvh-units", "cm"])
     assert run.exit_code == 0, run.output
     names = {p.name for p in (result / "exports").iterdir()}
-    assert names == {"motion_amass.npz", "motion.bvh", "motion.usda", "motion.mcap"}
+    assert names == {"motion_amass.npz", "motion.bvh", "motion.usda", "motion.mcap", "motion.glb"}
     assert "centimetres" in run.output
     assert "OFFSET" in (result / "exports" / "motion.bvh").read_text()
 
