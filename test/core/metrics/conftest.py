@@ -79,6 +79,7 @@ def fake_sequence(
         prompt=prompt, params=params, raw_params=params, joints=joints, raw_joints=joints,
         object_id=None, object_poses=None, cameras=[camera] * t, fps=10.0,
         video=video, human_masks=torch.zeros(t, size, size), object_masks=None, losses={}, errors={},
+        timings={},
     )  # fmt: skip
     request = SimpleNamespace(prompts=[prompt], object_id="", seed=seed)
     return SimpleNamespace(request=request, scene_id=scene_id, clips=[clip])
