@@ -6,6 +6,6 @@ segmentation and the 4D reconstruction of human motion and object trajectories.
 
 __version__ = "0.1.0"
 
-from zerohsi_core._torchvision_ops import declare_missing_ops as _declare_missing_ops
+from zerohsi_core._torchvision_ops import install_hook as _install_torchvision_hook
 
-_declare_missing_ops()
+_install_torchvision_hook()
