@@ -108,8 +108,7 @@ def bvh_text(motion: ExportMotion, rest: BodyRest, options: BvhOptions | None = 
     """The BVH file of a motion (see the module docstring for frames, units and channel order)."""
     options = options or BvhOptions()
     scale = _check(options)
-    if motion.fps <= 0:
-        raise InputError(f"the result's frame rate must be positive to write BVH, got {motion.fps}")
+    motion.require_frame_rate("BVH")
     C, B = bvh_basis(options.up)
     local = local_rotations(motion, rest)  # [T, 55, 3, 3]
     local = np.concatenate([C @ local[:, :1] @ B.T, B @ local[:, 1:] @ B.T], axis=1)

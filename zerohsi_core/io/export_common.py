@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 from zerohsi_core.body.frames import Y_UP_TO_Z_UP
 from zerohsi_core.body.joints import JOINT_NAMES, NUM_JOINTS, PARENTS
 from zerohsi_core.body.model import BodyModelOptions, load_body_model
-from zerohsi_core.errors import AssetError
+from zerohsi_core.errors import AssetError, InputError
 from zerohsi_core.io.results import read_result
 
 POSE_KEYS = ("root_orient", "pose_body", "pose_jaw", "pose_eye", "pose_hand")
@@ -43,6 +43,11 @@ class ExportMotion:
     @property
     def num_frames(self) -> int:
         return int(self.poses.shape[0])
+
+    def require_frame_rate(self, fmt: str) -> None:
+        """InputError unless the frame rate is positive (every animated format needs a frame time)."""
+        if self.fps <= 0:
+            raise InputError(f"the result's frame rate must be positive to write {fmt}, got {self.fps}")
 
 
 @dataclass(frozen=True)

@@ -205,8 +205,7 @@ def write_gltf(
 ) -> Path:
     """Write the binary glTF (.glb) of the motion; returns its path."""
     options = options or GltfOptions()
-    if motion.fps <= 0:
-        raise InputError(f"the result's frame rate must be positive to write glTF, got {motion.fps}")
+    motion.require_frame_rate("glTF")
     gltf = gl.GLTF2(asset=gl.Asset(generator="zerohsi_core.io.export_gltf"))
     blob = _Blob(gltf)
     rest_t, root, rotations = skeleton_animation(motion, rest)

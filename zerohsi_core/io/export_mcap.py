@@ -22,7 +22,6 @@ from mcap_ros2.writer import Writer
 from scipy.spatial.transform import Rotation
 
 from zerohsi_core.body.joints import JOINT_NAMES
-from zerohsi_core.errors import InputError
 from zerohsi_core.io.export_common import ExportMotion
 
 SEPARATOR = "=" * 80
@@ -163,8 +162,7 @@ def frame_transforms(
 def write_mcap(motion: ExportMotion, path: str | Path, options: McapOptions | None = None) -> Path:
     """Write the MCAP file (uncompressed chunks: readable without zstd/lz4); returns its path."""
     options = options or McapOptions()
-    if motion.fps <= 0:
-        raise InputError(f"the result's frame rate must be positive to write MCAP, got {motion.fps}")
+    motion.require_frame_rate("MCAP")
     path = Path(path)
     with path.open("wb") as stream:
         writer = Writer(stream, compression=CompressionType.NONE)

@@ -17,7 +17,6 @@ import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdSkel, Vt
 
 from zerohsi_core.body.frames import Y_UP_TO_Z_UP
-from zerohsi_core.errors import InputError
 from zerohsi_core.io.export_common import BodyRest, ExportMotion, root_positions, upright_skeleton
 
 HUMAN_PATH = "/World/Human"
@@ -136,8 +135,7 @@ def write_usd(
 ) -> Path:
     """Write the stage (.usda text or .usd/.usdc binary, by extension); returns its path."""
     options = options or UsdOptions()
-    if motion.fps <= 0:
-        raise InputError(f"the result's frame rate must be positive to write USD, got {motion.fps}")
+    motion.require_frame_rate("USD")
     path = Path(path)
     if path.exists():
         path.unlink()  # CreateNew refuses an existing layer
