@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 import torch
 from core.test_reliability_data import BAD_SCENES, BOX_POSE, make_bad_data
-from core.tiny import TINY
-from core.video.fake_kling import FakeKling, Reply, Script
+from core.tiny import TINY, with_overrides
+from core.video.fake_kling import FakeKling, Reply, Script, grey_clip
 
 import zerohsi_core.pipeline as pipeline_module
 from zerohsi_core import cli, errors
-from zerohsi_core.config import apply_overrides, load_config, parse_overrides
+from zerohsi_core.config import load_config
 from zerohsi_core.errors import AssetError, BackendError, ConfigError, InputError
-from zerohsi_core.io.video import write_video
 from zerohsi_core.pipeline import InteractionRequest, Pipeline
 from zerohsi_core.segment.base import VideoMasks
 from zerohsi_core.segment.registry import create_segmenter
@@ -49,18 +48,9 @@ def pipeline(bad_data: tuple[Path, Path]) -> Pipeline:
 
 @pytest.fixture(scope="module")
 def fake_kling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeKling]:
-    frames = np.full((6, 48, 48, 3), 128, np.uint8)
-    video = write_video(frames, tmp_path_factory.mktemp("kling") / "clip.mp4", 30.0).read_bytes()
+    video = grey_clip(tmp_path_factory.mktemp("kling") / "clip.mp4")
     with FakeKling(ACCESS, SECRET, video) as server:
         yield server
-
-
-def _with(pipeline: Pipeline, *overrides: str) -> Pipeline:
-    """The same loaded models under another config (only config-read settings differ)."""
-    other = Pipeline.__new__(Pipeline)
-    other.__dict__.update(pipeline.__dict__)
-    other.cfg = apply_overrides(pipeline.cfg, parse_overrides(list(overrides)))
-    return other
 
 
 def _human(pipeline: Pipeline, **changes: torch.Tensor):
@@ -175,7 +165,7 @@ CASES: dict[str, tuple[Callable[[Pipeline], InteractionRequest], tuple[str, ...]
 def test_bad_request_ends_in_its_specific_error(pipeline: Pipeline, case: str) -> None:
     make, overrides, kind, words = CASES[case]
     with pytest.raises(kind, match=None) as caught:
-        _with(pipeline, *overrides).run(make(pipeline))  # InteractionRequest itself may raise too
+        with_overrides(pipeline, *overrides).run(make(pipeline))  # InteractionRequest itself may raise too
     assert words in str(caught.value) and "\n" not in str(caught.value)
 
 
@@ -208,7 +198,7 @@ def test_video_api_failures_are_backend_errors(pipeline, fake_kling, monkeypatch
     monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS)
     monkeypatch.setenv("KLING_SECRET_KEY", SECRET)
     fake_kling.script = Script(**script)
-    kling = _with(pipeline, "video.backend=kling", f"video.kling_base_url={fake_kling.url}", *KLING)
+    kling = with_overrides(pipeline, "video.backend=kling", f"video.kling_base_url={fake_kling.url}", *KLING)
     with pytest.raises(BackendError, match="KLING") as caught:
         kling.run(REQ(["sit on the sofa"], "living_room"))
     assert words in str(caught.value) and ACCESS not in str(caught.value)

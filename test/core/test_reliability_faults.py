@@ -17,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from core.tiny import TINY
-from core.video.fake_kling import FakeKling, Script
+from core.tiny import TINY, with_overrides
+from core.video.fake_kling import FakeKling, Script, grey_clip
 
 import zerohsi_core.pipeline as pipeline_module
-from zerohsi_core.config import apply_overrides, load_config, parse_overrides
+from zerohsi_core.config import load_config
 from zerohsi_core.errors import BackendError, Cancelled
 from zerohsi_core.io.results import read_result, recover_result, write_result
-from zerohsi_core.io.video import write_video
 from zerohsi_core.pipeline import STAGES, InteractionRequest, Pipeline
 from zerohsi_core.progress import CancelToken, ProgressEvent
 from zerohsi_core.segment.base import VideoMasks
@@ -40,18 +39,14 @@ def pipeline() -> Pipeline:
 
 @pytest.fixture(scope="module")
 def fake_kling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeKling]:
-    frames = np.full((6, 48, 48, 3), 128, np.uint8)
-    video = write_video(frames, tmp_path_factory.mktemp("kling") / "clip.mp4", 30.0).read_bytes()
+    video = grey_clip(tmp_path_factory.mktemp("kling") / "clip.mp4")
     with FakeKling(ACCESS, SECRET, video) as server:
         yield server
 
 
 def _kling(pipeline: Pipeline, fake: FakeKling, *extra: str) -> Pipeline:
-    other = Pipeline.__new__(Pipeline)
-    other.__dict__.update(pipeline.__dict__)
     items = ["video.backend=kling", f"video.kling_base_url={fake.url}", "video.kling_max_retries=0", *extra]
-    other.cfg = apply_overrides(pipeline.cfg, parse_overrides(items))
-    return other
+    return with_overrides(pipeline, *items)
 
 
 def _cancel_at(pipeline: Pipeline, stage: str, request: InteractionRequest) -> tuple[float, list[str]]:

@@ -1,4 +1,8 @@
-"""Config overrides that make a whole clip run in seconds on 2 CPU cores (end-to-end pipeline tests)."""
+"""End-to-end pipeline tests: config overrides that make a whole clip run in seconds on 2 CPU cores, and
+the same loaded pipeline under other settings."""
+
+from zerohsi_core.config import apply_overrides, parse_overrides
+from zerohsi_core.pipeline import Pipeline
 
 TINY = [
     "render.width=48",
@@ -13,3 +17,11 @@ TINY = [
     "hsi.warmup_iters=1",
     "refine.iters=3",
 ]
+
+
+def with_overrides(pipeline: Pipeline, *overrides: str) -> Pipeline:
+    """The same loaded models under another config (only config-read settings differ)."""
+    other = Pipeline.__new__(Pipeline)
+    other.__dict__.update(pipeline.__dict__)
+    other.cfg = apply_overrides(pipeline.cfg, parse_overrides(list(overrides)))
+    return other

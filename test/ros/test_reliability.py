@@ -20,12 +20,11 @@ rclpy = pytest.importorskip("rclpy")
 psutil = pytest.importorskip("psutil")
 from action_msgs.msg import GoalStatus  # noqa: E402
 from core.test_reliability_data import BAD_SCENES, make_bad_data  # noqa: E402
-from core.video.fake_kling import FakeKling, Reply, Script  # noqa: E402
+from core.video.fake_kling import FakeKling, Reply, Script, grey_clip  # noqa: E402
 from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from zerohsi_core.io.video import write_video  # noqa: E402
 from zerohsi_ros.action import GenerateInteraction  # noqa: E402
 from zerohsi_ros.hsi_server import SPARE_THREADS  # noqa: E402
 from zerohsi_ros.msg import SmplxState  # noqa: E402
@@ -51,8 +50,7 @@ def ros(tmp_path_factory):
     base = tmp_path_factory.mktemp("reliability")
     root, registry = make_bad_data(base)
     out, log = base / "results", base / "server.log"
-    video = write_video(np.full((6, 48, 48, 3), 128, np.uint8), base / "clip.mp4", 30.0).read_bytes()
-    fake = FakeKling(ACCESS, SECRET, video).__enter__()
+    fake = FakeKling(ACCESS, SECRET, grey_clip(base / "clip.mp4")).__enter__()
     fake.script = Script(echo_auth=True)
     domain = str(random.randint(1, 100))
     env = dict(

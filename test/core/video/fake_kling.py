@@ -12,7 +12,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from zerohsi_core.io.video import write_video
 
 ENDPOINT = "/v1/videos/image2video"
 JWT_LEEWAY_S = 2  # accepted clock difference for exp/nbf
@@ -236,3 +241,9 @@ def _handler(fake: FakeKling) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+def grey_clip(path: Path) -> bytes:
+    """A small MP4 (6 grey frames of 48², 30 fps) for the fake server to deliver; written to `path`."""
+    frames = np.full((6, 48, 48, 3), 128, np.uint8)
+    return write_video(frames, path, 30.0).read_bytes()
