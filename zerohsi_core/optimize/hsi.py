@@ -111,7 +111,7 @@ def mask_centre(mask: Tensor, window: Crop | None = None) -> Tensor:
     """Centroid of a (soft) mask, normalised to [0, 1] (x, y) of the full image when the mask is a window
     of it. [H,W] → [2]"""
     h, w = mask.shape
-    window = window or Crop(0, 0, w, h, w, h)
+    window = window or Crop.whole(w, h)
     ys = (torch.arange(h, dtype=mask.dtype, device=mask.device) + 0.5 + window.y0) / window.full_height
     xs = (torch.arange(w, dtype=mask.dtype, device=mask.device) + 0.5 + window.x0) / window.full_width
     total = mask.sum().clamp_min(1e-6)

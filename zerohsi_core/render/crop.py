@@ -41,10 +41,15 @@ class Crop:
     def is_full(self) -> bool:
         return (self.width, self.height) == (self.full_width, self.full_height)
 
+    @classmethod
+    def whole(cls, width: int, height: int) -> Crop:
+        """The whole width × height image as a window."""
+        return cls(0, 0, width, height, width, height)
+
 
 def full_crop(camera: Camera) -> Crop:
-    """The whole image as a window."""
-    return Crop(0, 0, camera.width, camera.height, camera.width, camera.height)
+    """The whole image of a camera as a window."""
+    return Crop.whole(camera.width, camera.height)
 
 
 def crop_camera(camera: Camera, crop: Crop) -> Camera:
@@ -89,7 +94,7 @@ def crop_around(
     clipped to the image; the whole image when there is no box."""
     present = [b for b in boxes if b is not None]
     if not present:
-        return Crop(0, 0, width, height, width, height)
+        return Crop.whole(width, height)
     x_min, y_min = min(b[0] for b in present), min(b[1] for b in present)
     x_max, y_max = max(b[2] for b in present), max(b[3] for b in present)
     grow_x = max(min_pixels, math.ceil(margin * (x_max - x_min + 1)))
@@ -97,7 +102,7 @@ def crop_around(
     x0, y0 = max(0, x_min - grow_x), max(0, y_min - grow_y)
     x1, y1 = min(width, x_max + 1 + grow_x), min(height, y_max + 1 + grow_y)
     if x1 <= x0 or y1 <= y0:
-        return Crop(0, 0, width, height, width, height)
+        return Crop.whole(width, height)
     return Crop(x0, y0, x1 - x0, y1 - y0, width, height)
 
 
