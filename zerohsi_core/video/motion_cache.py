@@ -10,6 +10,7 @@ the source of the motion library itself, so a change to any of them writes a new
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import threading
@@ -24,14 +25,20 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.paths import cache_dir
 from zerohsi_core.scene.scene import Scene
 
-_SOURCES = sorted(p for p in Path(__file__).parent.glob("motion*.py") if p.name != "motion_cache.py")
+
+@functools.cache
+def _library_digest() -> bytes:
+    """Digest of the motion library's source (read once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("motion*.py")):
+        if path.name != "motion_cache.py":
+            digest.update(path.read_bytes())
+    return digest.digest()
 
 
 def motion_key(scene: Scene, request: dict[str, Any], start: SmplxParams, body_id: str) -> str:
     """Hex digest of a motion request (request: object id/pose, seed, frames, fps, options, prompt)."""
-    digest = hashlib.sha256()
-    for path in _SOURCES:
-        digest.update(path.read_bytes())
+    digest = hashlib.sha256(_library_digest())
     digest.update(scene.id.encode())
     digest.update(np.ascontiguousarray(scene.mesh.vertices).tobytes())
     digest.update(np.ascontiguousarray(scene.mesh.faces).tobytes())
