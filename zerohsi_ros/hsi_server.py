@@ -103,8 +103,11 @@ class HsiServer(Node):
         """Goals run on a Ray cluster when cluster.ray_address is set (a shared GPU pool), else here."""
         if not cfg.cluster.ray_address:
             return self._pipeline(cfg)
+        key = repr(cfg)
         with self._pipelines_lock:
-            return self._runners.setdefault(repr(cfg), RayRunner(cfg))
+            if key not in self._runners:  # connects once per config, not on every goal
+                self._runners[key] = RayRunner(cfg)
+            return self._runners[key]
 
     def _on_list_scenes(
         self, request: ListScenes.Request, response: ListScenes.Response
