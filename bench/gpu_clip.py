@@ -32,7 +32,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scene", default="living_room")
     parser.add_argument("--object", default="")
     parser.add_argument("--prompt", default="The person is sitting on the sofa.")
-    parser.add_argument("--paths", default="reference,optimized", help="comma-separated speed.path values")
+    parser.add_argument(
+        "--paths",
+        default="reference,optimized",
+        help="comma-separated speed.path values, each with optional +key=value overrides "
+        "(e.g. optimized+speed.frames_in_flight=6)",
+    )
     parser.add_argument("--set", action="append", default=[], help="extra dotted config overrides")
     parser.add_argument("--json", default="", help="write the results to this file")
     parser.add_argument("--profile", type=int, default=0, help="profile this many HSI steps of frame 1")
@@ -104,7 +109,8 @@ def main(argv: list[str]) -> int:
     rows = []
     for path in args.paths.split(","):
         pipeline.avatar.load_state_dict(avatar_state)  # the colour network is fine-tuned during HSI
-        pipeline.cfg = dataclasses.replace(cfg, speed=dataclasses.replace(cfg.speed, path=path))
+        name, *extra = path.split("+")
+        pipeline.cfg = load_config(profile="paper", overrides=[*overrides, f"speed.path={name}", *extra])
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         result = pipeline.reconstruct(inputs)

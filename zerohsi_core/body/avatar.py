@@ -169,21 +169,22 @@ class GaussianAvatar(nn.Module):
         colors = self.colors(geometry, centers)[:, 0]  # [B, N, 3]
         return AvatarOutput(self.clouds(geometry), colors, geometry.joints, geometry.vertices)
 
-    def posed_gaussians(self, params: SmplxParams, center: Tensor) -> tuple[Tensor, ...]:
-        """One body seen from one camera centre [3]: means, quats, log_scales, opacity_logits [N, …] and
-        RGB [N, 3] — what `render_entity` computes, as a tuple of tensors torch.compile traces whole."""
+    def posed_gaussians(self, params: SmplxParams, centers: Tensor) -> tuple[Tensor, ...]:
+        """Bodies [B], each seen from its camera centre [B, 3]: means, quats, log_scales, opacity_logits
+        [B, N, …] and RGB [B, N, 3] — what `forward` computes, as a tuple of tensors that torch.compile
+        traces whole."""
         geometry = self.deform(params)
-        rgb = self.colors(geometry, center.to(geometry.means)[None, None])[0, 0]
-        return geometry.means[0], geometry.quats[0], geometry.log_scales[0], geometry.opacity_logits[0], rgb
+        rgb = self.colors(geometry, centers.to(geometry.means)[:, None])[:, 0]
+        return geometry.means, geometry.quats, geometry.log_scales, geometry.opacity_logits, rgb
 
-    def compiled_entity(self, params: SmplxParams, camera: Camera) -> tuple[GaussianCloud, Tensor]:
-        """`render_entity` for one camera through a torch.compile'd `posed_gaussians` (compiled on first
-        use; the SH DC of the cloud is zero: pass the colours as colors_override)."""
+    def posed(self, params: SmplxParams, centers: Tensor, compiled: bool = False) -> tuple[Tensor, ...]:
+        """`posed_gaussians`, through torch.compile when `compiled` (compiled on first use; a new batch
+        size compiles again, so callers keep theirs fixed)."""
+        if not compiled:
+            return self.posed_gaussians(params, centers)
         if self._compiled is None:
             self._compiled = torch.compile(self.posed_gaussians)
-        means, quats, log_scales, opacity_logits, rgb = self._compiled(params, camera.center)
-        sh = torch.zeros(len(means), 1, 3, dtype=means.dtype, device=means.device)
-        return GaussianCloud(means, quats, log_scales, opacity_logits, sh), rgb
+        return self._compiled(params, centers)
 
     def render_entity(
         self, params: SmplxParams, camera: Camera | Sequence[Camera]

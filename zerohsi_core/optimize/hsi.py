@@ -21,6 +21,7 @@ from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
+from zerohsi_core.optimize.schedule import Staggered
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from zerohsi_core.render.crop import (
     Crop,
@@ -28,13 +29,13 @@ from zerohsi_core.render.crop import (
     box_of_points,
     crop_around,
     crop_camera,
-    cull,
     full_crop,
+    reaches_window,
 )
 from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.outputs import RenderOutput
-from zerohsi_core.render.render import render
+from zerohsi_core.render.render import BatchEntity, render_batch
 from zerohsi_core.scene.gaussians import GaussianCloud
 
 STAGE = "hsi"
@@ -67,10 +68,12 @@ class HsiOptions:
     crop_margin: float = 0.25  # the window: boxes grown by this share of their size …
     crop_min_pixels: int = 48  # … and by at least this many pixels per side
     compile: bool = False  # the avatar's deformation and colours through torch.compile (CUDA only)
+    frames_in_flight: int = 1  # frames optimised together, staggered by iters / K (1: strictly sequential)
 
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:
         h, speed = cfg.hsi, cfg.speed
+        optimized = speed.path == "optimized"  # the reference is the straightforward loop: eager, full frame
         return cls(
             h.iters,
             h.warmup_iters,
@@ -80,10 +83,11 @@ class HsiOptions:
             h.lambda_depth,
             h.color_every,
             h.color_lr,
-            crop=speed.path == "optimized",
+            crop=optimized,
             crop_margin=speed.crop_margin,
             crop_min_pixels=speed.crop_min_pixels,
-            compile=speed.compile,
+            compile=speed.compile and optimized,
+            frames_in_flight=speed.frames_in_flight if optimized else 1,
         )
 
 
@@ -107,15 +111,30 @@ class HsiResult:
     curves: list[list[float]] = field(default_factory=list)  # per frame: loss every `report_every` steps
 
 
+def mask_centres(masks: Tensor, windows: Sequence[Crop] | None = None) -> Tensor:
+    """Centroids of (soft) masks [B, h, w], normalised to [0, 1] (x, y) of the full image when mask b is
+    the window windows[b] of it. → [B, 2]"""
+    B, h, w = masks.shape
+    windows = windows or [Crop.whole(w, h)] * B
+    offsets = torch.tensor(
+        [[c.x0 / c.full_width, c.y0 / c.full_height, 1 / c.full_width, 1 / c.full_height] for c in windows],
+        dtype=masks.dtype,
+    ).to(masks.device, non_blocking=True)  # [B, 4]
+    xs = (
+        offsets[:, None, 0]
+        + (torch.arange(w, dtype=masks.dtype, device=masks.device) + 0.5) * offsets[:, 2:3]
+    )
+    ys = (
+        offsets[:, None, 1]
+        + (torch.arange(h, dtype=masks.dtype, device=masks.device) + 0.5) * offsets[:, 3:4]
+    )
+    total = masks.sum((1, 2)).clamp_min(1e-6)  # [B]
+    return torch.stack([(masks.sum(1) * xs).sum(1) / total, (masks.sum(2) * ys).sum(1) / total], dim=1)
+
+
 def mask_centre(mask: Tensor, window: Crop | None = None) -> Tensor:
-    """Centroid of a (soft) mask, normalised to [0, 1] (x, y) of the full image when the mask is a window
-    of it. [H,W] → [2]"""
-    h, w = mask.shape
-    window = window or Crop.whole(w, h)
-    ys = (torch.arange(h, dtype=mask.dtype, device=mask.device) + 0.5 + window.y0) / window.full_height
-    xs = (torch.arange(w, dtype=mask.dtype, device=mask.device) + 0.5 + window.x0) / window.full_width
-    total = mask.sum().clamp_min(1e-6)
-    return torch.stack([(mask.sum(0) * xs).sum() / total, (mask.sum(1) * ys).sum() / total])
+    """Centroid of one (soft) mask [H, W] (see `mask_centres`). → [2]"""
+    return mask_centres(mask[None], None if window is None else [window])[0]
 
 
 def centre_loss(rendered_mask: Tensor, target_mask: Tensor) -> Tensor:
@@ -124,8 +143,8 @@ def centre_loss(rendered_mask: Tensor, target_mask: Tensor) -> Tensor:
 
 
 def mean_depth(depth: Tensor, mask: Tensor) -> Tensor:
-    """Eq. 12: sum(D ⊙ M) / sum(M)."""
-    return (depth * mask).sum() / mask.sum().clamp_min(1e-6)
+    """Eq. 12: sum(D ⊙ M) / sum(M) over the last two axes."""
+    return (depth * mask).sum((-2, -1)) / mask.sum((-2, -1)).clamp_min(1e-6)
 
 
 def depth_loss(depth: Tensor, rendered_mask: Tensor, reference_depth: Tensor) -> Tensor:
@@ -133,8 +152,8 @@ def depth_loss(depth: Tensor, rendered_mask: Tensor, reference_depth: Tensor) ->
     return (mean_depth(depth, rendered_mask) - reference_depth).square()
 
 
-class _FrameScene:
-    """Renders scene ⊕ object(P) ⊕ avatar(M) from one camera (Eq. 9)."""
+class _SceneRenderer:
+    """Renders scene ⊕ object(P_b) ⊕ avatar(M_b) for a batch of frames, each from its camera (Eq. 9)."""
 
     def __init__(
         self,
@@ -147,85 +166,94 @@ class _FrameScene:
         self.avatar, self.scene, self.obj, self.options = avatar, list(scene), obj, options
         self.compiled = compiled and avatar.bary.device.type == "cuda"  # inductor on CPU was slower
 
-    def __call__(self, params: SmplxParams, object_pose: Tensor | None, camera: Camera) -> RenderOutput:
-        if self.compiled:
-            human, rgb = self.avatar.compiled_entity(params, camera)
-        else:
-            human, rgb = self.avatar.render_entity(params, camera)
-        entities = list(self.scene)
-        if self.obj is not None and object_pose is not None:
-            entities.append((OBJECT, self.obj.transformed(object_pose)))
-        entities.append((HUMAN, human))
-        return render(entities, camera, self.options, colors_override={HUMAN: rgb})
+    def culled(self, views: Sequence[Camera]) -> _SceneRenderer:
+        """This renderer with only the scene Gaussians that can reach one of the views' images."""
+        scene = []
+        for name, cloud in self.scene:
+            reach = torch.stack([reaches_window(cloud, view, self.options) for view in views]).any(0)
+            scene.append((name, cloud.subset(torch.nonzero(reach).squeeze(1))))
+        return _SceneRenderer(self.avatar, scene, self.obj, self.options, self.compiled)
+
+    def __call__(
+        self,
+        params: SmplxParams,
+        object_poses: Sequence[Tensor] | None,
+        cameras: Sequence[Camera],
+        pad: int = 0,
+    ) -> RenderOutput:
+        """Frame b: the body params[b] and the object at object_poses[b] from cameras[b]. With pad > B the
+        avatar runs on a batch padded to `pad` bodies (the extra rows are dropped): a compiled avatar then
+        sees one batch size."""
+        B = len(cameras)
+        centers = torch.stack([cam.center for cam in cameras]).to(params.transl)
+        if pad > B:
+            filler = params.index(slice(B - 1, B)).detach()
+            params = SmplxParams.cat([params, *[filler] * (pad - B)])
+            centers = torch.cat([centers, centers[-1:].expand(pad - B, 3)])
+        means, quats, log_scales, opacity_logits, rgb = self.avatar.posed(params, centers, self.compiled)
+        sh = torch.zeros(means.shape[1], 1, 3, dtype=means.dtype, device=means.device)
+        bodies = [GaussianCloud(means[b], quats[b], log_scales[b], opacity_logits[b], sh) for b in range(B)]
+        entities: list[tuple[str, BatchEntity]] = list(self.scene)
+        if self.obj is not None and object_poses is not None:
+            entities.append((OBJECT, [self.obj.transformed(pose) for pose in object_poses]))
+        entities.append((HUMAN, bodies))
+        return render_batch(entities, cameras, self.options, colors_override={HUMAN: rgb[:B]})
 
 
-@dataclass(frozen=True, eq=False)
-class _FrameTarget:
-    """What frame t is fitted to, within its window: the frame's pixels and the object mask's centroid."""
+@dataclass(eq=False)
+class _Frame:
+    """One frame in flight: its parameters (Eq. 9: r, φ, Θ and the object's relative 6D pose), their
+    Adam, its window and iteration count."""
 
-    rgb: Tensor  # [h, w, 3] the window of the generated frame
+    t: int
+    previous: SmplxParams  # frame t−1's estimate when t started: r, φ start there; other fields stay
+    previous_object: Tensor | None  # P_{t−1} when t started: the object's delta composes with it
+    transl: Tensor
+    orient: Tensor
+    pose: Tensor
+    rot6d: Tensor | None
+    trans: Tensor | None
+    optimizer: torch.optim.Optimizer
+    window: Crop  # its own window (the whole frame without speed.path=optimized)
     object_centre: Tensor | None  # [2] centroid of the segmented object, full-image normalised
-    window: Crop
-    camera: Camera  # renders exactly the window
+    iteration: int = 0
+    curve: list[Tensor] = field(default_factory=list)  # kept on the device: no host sync inside the loop
+
+    def state(self) -> tuple[SmplxParams, Tensor | None]:
+        params = self.previous.replace(transl=self.transl, global_orient=self.orient, body_pose=self.pose)
+        if self.previous_object is None or self.rot6d is None or self.trans is None:
+            return params, None
+        # Object-frame delta: the object turns about its own origin, not the world's (Eq. 9, P_t).
+        return params, self.previous_object @ se3_from_rot6d(self.rot6d, self.trans)
+
+    def estimate(self) -> tuple[SmplxParams, Tensor | None]:
+        params, pose = self.state()
+        return params.detach(), None if pose is None else pose.detach()
 
 
-def _frame_loss(out: RenderOutput, target: _FrameTarget, depth0: Tensor | None, o: HsiOptions) -> Tensor:
-    """Eq. 14 (object terms only when there is an object): L_rgb + λ_center L_center + λ_depth L_depth.
-    Over a window, L_rgb is normalised as over the full frame (same gradients; see photometric_loss)."""
-    full = (target.window.full_height, target.window.full_width)
-    loss = photometric_loss(out.rgb, target.rgb[None], o.lambda_ssim, full_size=full)
-    if OBJECT in out.masks and target.object_centre is not None and depth0 is not None:
-        rendered = out.masks[OBJECT][0]
-        centre = mask_centre(rendered, target.window)
-        loss = loss + o.lambda_center * (centre - target.object_centre).square().sum()
-        loss = loss + o.lambda_depth * depth_loss(out.depth[0], rendered, depth0)
-    return loss
-
-
-def _frame_target(
-    draw: _FrameScene,
-    targets: HsiTargets,
-    t: int,
-    previous: SmplxParams,
-    previous_object: Tensor | None,
-    options: HsiOptions,
-) -> tuple[_FrameScene, _FrameTarget]:
-    """Frame t's target and renderer: the full frame, or (options.crop) the window around the segmented
-    human and object and where they were at t−1, with the scene Gaussians that can reach that window."""
-    camera = targets.cameras[t]
-    centre = None
-    if targets.object_masks is not None:
-        centre = mask_centre(targets.object_masks[t])
-    if not options.crop:
-        return draw, _FrameTarget(targets.frames[t], centre, full_crop(camera), camera)
-    with torch.no_grad():
-        boxes = [box_of(targets.human_masks[t])]
-        if targets.object_masks is not None:
-            boxes.append(box_of(targets.object_masks[t]))
-        boxes.append(box_of_points(camera, draw.avatar.deform(previous).means[0]))
-        if draw.obj is not None and previous_object is not None:
-            boxes.append(box_of_points(camera, draw.obj.transformed(previous_object).means))
-    window = crop_around(boxes, camera.width, camera.height, options.crop_margin, options.crop_min_pixels)
-    view = crop_camera(camera, window)
-    scene = [(name, cull(cloud, view, draw.options)) for name, cloud in draw.scene]
-    rows, cols = window.slices
-    target = _FrameTarget(targets.frames[t][rows, cols], centre, window, view)
-    return _FrameScene(draw.avatar, scene, draw.obj, draw.options, draw.compiled), target
-
-
-def optimize_frame(
-    draw: _FrameScene,
-    targets: HsiTargets,
+def _start_frame(
     t: int,
     previous: SmplxParams,
     previous_object: Tensor | None,
     body_pose: Tensor,
-    depth0: Tensor | None,
+    targets: HsiTargets,
+    draw: _SceneRenderer,
     options: HsiOptions,
-    cancel: CancelToken | None = None,
-) -> tuple[SmplxParams, Tensor | None, Tensor, list[float]]:
-    """One frame of Eq. 9–14: Adam on (r, φ) for the warm-up, then (r, φ, Θ); object delta throughout."""
-    draw, target = _frame_target(draw, targets, t, previous, previous_object, options)
+) -> _Frame:
+    """Frame t's parameters from frame t−1's estimate, and its window: the whole frame, or (options.crop)
+    the segmented human and object and where they were at t−1."""
+    camera = targets.cameras[t]
+    centre = None if targets.object_masks is None else mask_centre(targets.object_masks[t])
+    window = full_crop(camera)
+    if options.crop:
+        with torch.no_grad():
+            boxes = [box_of(targets.human_masks[t])]
+            if targets.object_masks is not None:
+                boxes.append(box_of(targets.object_masks[t]))
+            boxes.append(box_of_points(camera, draw.avatar.deform(previous).means[0]))
+            if draw.obj is not None and previous_object is not None:
+                boxes.append(box_of_points(camera, draw.obj.transformed(previous_object).means))
+        window = crop_around(boxes, camera.width, camera.height, options.crop_margin, options.crop_min_pixels)
     transl = previous.transl.detach().clone().requires_grad_(True)
     orient = previous.global_orient.detach().clone().requires_grad_(True)
     pose = body_pose.detach().clone().requires_grad_(True)
@@ -237,38 +265,46 @@ def optimize_frame(
         trans = torch.zeros(3, dtype=eye.dtype, device=eye.device, requires_grad=True)
         groups.append({"params": [rot6d, trans]})
     optimizer = torch.optim.Adam(groups, lr=options.lr)
-    color_params = [p for n, p in draw.avatar.named_parameters() if n.startswith("color_")]
-    color_optimizer = torch.optim.Adam(color_params, lr=options.color_lr) if color_params else None
-    camera = target.camera
+    return _Frame(t, previous, previous_object, transl, orient, pose, rot6d, trans, optimizer, window, centre)
 
-    def state() -> tuple[SmplxParams, Tensor | None]:
-        params = previous.replace(transl=transl, global_orient=orient, body_pose=pose)
-        if previous_object is None:
-            return params, None
-        # Object-frame delta: the object turns about its own origin, not the world's (Eq. 9, P_t).
-        return params, previous_object @ se3_from_rot6d(rot6d, trans)
 
-    curve: list[Tensor] = []  # kept on the device: no host sync inside the loop
-    for it in range(options.iters):
-        check(cancel)
-        pose.requires_grad_(it >= options.warmup_iters)
-        optimizer.zero_grad(set_to_none=True)
-        tune_color = color_optimizer is not None and it % options.color_every == 0
-        if tune_color:
-            color_optimizer.zero_grad(set_to_none=True)
-        params, object_pose = state()
-        loss = _frame_loss(draw(params, object_pose, camera), target, depth0, options)
-        loss.backward()  # during the warm-up Θ has no gradient, and Adam leaves it alone
-        optimizer.step()
-        if tune_color:
-            color_optimizer.step()
-        if it % options.report_every == 0 or it == options.iters - 1:
-            curve.append(loss.detach())
-    with torch.no_grad():
-        params, object_pose = state()
-        final = _frame_loss(draw(params, object_pose, camera), target, depth0, options)
-    values = torch.stack(curve).tolist() if curve else []
-    return params.detach(), None if object_pose is None else object_pose.detach(), final, values
+@dataclass(frozen=True, eq=False)
+class _Batch:
+    """The frames in flight rendered together: windows of one size, their cameras and target pixels."""
+
+    frames: list[_Frame]
+    windows: list[Crop]
+    cameras: list[Camera]  # each renders exactly its window
+    rgb: Tensor  # [B, h, w, 3] the windows of the generated frames
+    object_centres: Tensor | None  # [B, 2]
+    draw: _SceneRenderer
+
+    @classmethod
+    def of(cls, frames: list[_Frame], targets: HsiTargets, draw: _SceneRenderer, crop: bool) -> _Batch:
+        width = max(f.window.width for f in frames)
+        height = max(f.window.height for f in frames)
+        windows = [f.window.resized(width, height) for f in frames]
+        cameras = [crop_camera(targets.cameras[f.t], w) for f, w in zip(frames, windows, strict=True)]
+        rgb = torch.stack([targets.frames[f.t][w.slices] for f, w in zip(frames, windows, strict=True)])
+        centres = [f.object_centre for f in frames]
+        stacked = None if any(c is None for c in centres) else torch.stack(centres)  # type: ignore[misc]
+        return cls(frames, windows, cameras, rgb, stacked, draw.culled(cameras) if crop else draw)
+
+    def losses(self, depth0: Tensor | None, options: HsiOptions, pad: int = 0) -> Tensor:
+        """Eq. 14 of each frame [B] (object terms only when there is an object): L_rgb + λ_center L_center
+        + λ_depth L_depth. Over a window, L_rgb is normalised as over the full frame (same gradients)."""
+        states = [f.state() for f in self.frames]
+        params = SmplxParams.cat([s[0] for s in states])
+        poses = None if states[0][1] is None else [s[1] for s in states]
+        out = self.draw(params, poses, self.cameras, pad)
+        full = (self.windows[0].full_height, self.windows[0].full_width)
+        loss = photometric_loss(out.rgb, self.rgb, options.lambda_ssim, full_size=full, per_image=True)
+        if OBJECT in out.masks and self.object_centres is not None and depth0 is not None:
+            rendered = out.masks[OBJECT]  # [B, h, w]
+            centres = mask_centres(rendered, self.windows)
+            loss = loss + options.lambda_center * (centres - self.object_centres).square().sum(1)
+            loss = loss + options.lambda_depth * depth_loss(out.depth, rendered, depth0)
+        return loss
 
 
 def optimize_clip(
@@ -284,7 +320,9 @@ def optimize_clip(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> HsiResult:
-    """Sequential optimisation of frames 1..T−1 from the known initial state of frame 0 (Sec. 3.4)."""
+    """Optimisation of frames 1..T−1 from the known initial state of frame 0 (Sec. 3.4): frame t starts
+    from frame t−1's estimate, on the schedule of `Staggered` (options.frames_in_flight; 1 = the paper's
+    strictly sequential one). The frames in flight take their steps together in one batched render."""
     options, render_options = options or HsiOptions(), render_options or RenderOptions()
     T = len(targets.frames)
     if initial.batch_size != 1 or len(targets.cameras) != T or targets.human_masks.shape[0] != T:
@@ -294,30 +332,95 @@ def optimize_clip(
         )
     if (obj is None) != (initial_object_pose is None):
         raise InputError("an object needs its initial pose (and a pose needs an object)")
+    schedule = Staggered(T, options.iters, options.frames_in_flight)
     # Inputs are checked once here; inside the loop a NaN shows up in the frame's final loss instead.
     inner = dataclasses.replace(render_options, check_finite=False)
-    draw = _FrameScene(avatar, scene, obj, inner, options.compile)
+    draw = _SceneRenderer(avatar, scene, obj, inner, options.compile)
+    pad = schedule.width if draw.compiled and schedule.width > 1 else 0  # one batch size when compiled
     depth0 = None
     object_pose = None if initial_object_pose is None else initial_object_pose.to(initial.transl)
     if object_pose is not None and targets.object_masks is not None:
         with torch.no_grad():  # Eq. 12: D_O^0 from the rendered depth of frame 0 and the segmented mask
-            depth0 = mean_depth(
-                draw(initial, object_pose, targets.cameras[0]).depth[0], targets.object_masks[0]
-            )
-    params, poses, losses, curves = [initial.detach()], [object_pose], [torch.zeros(())], [[]]
-    for t in range(1, T):
-        body_pose = pose_init(t, targets.frames[t], params[-1])
-        p, o, loss, curve = optimize_frame(
-            draw, targets, t, params[-1], poses[-1], body_pose, depth0, options, cancel
-        )
+            out = draw(initial, [object_pose], [targets.cameras[0]], pad)
+            depth0 = mean_depth(out.depth[0], targets.object_masks[0])
+    color_params = [p for n, p in avatar.named_parameters() if n.startswith("color_")]
+    results: dict[int, tuple[SmplxParams, Tensor | None, Tensor, list[float]]] = {
+        0: (initial.detach(), object_pose, torch.zeros(()), [])
+    }
+    running: dict[int, _Frame] = {}
+    batch: _Batch | None = None
+    color_optimizer: torch.optim.Optimizer | None = None
+    color_phase = 0
+    for step in range(schedule.steps):
+        check(cancel)
+        for t in schedule.starting(step):
+            # Frame t starts from frame t−1's estimate: its final one if done, else its current one.
+            previous, previous_object = running[t - 1].estimate() if t - 1 in running else results[t - 1][:2]
+            body_pose = pose_init(t, targets.frames[t], previous)
+            running[t] = _start_frame(t, previous, previous_object, body_pose, targets, draw, options)
+            # F_color is fine-tuned from each frame's start, as when each frame had its own Adam.
+            color_optimizer = torch.optim.Adam(color_params, lr=options.color_lr) if color_params else None
+            color_phase = 0
+        flight = [running[t] for t in schedule.active(step)]
+        if batch is None or batch.frames != flight:
+            batch = _Batch.of(flight, targets, draw, options.crop)
+        for frame in flight:
+            frame.pose.requires_grad_(frame.iteration >= options.warmup_iters)
+            frame.optimizer.zero_grad(set_to_none=True)
+        tune_color = color_optimizer is not None and color_phase % options.color_every == 0
+        if tune_color:
+            color_optimizer.zero_grad(set_to_none=True)
+        losses = batch.losses(depth0, options, pad)
+        losses.sum().backward()  # frames share no parameter but F_color; warm-up Θ has no gradient
+        for b, frame in enumerate(flight):
+            frame.optimizer.step()
+            if frame.iteration % options.report_every == 0 or frame.iteration == options.iters - 1:
+                frame.curve.append(losses[b].detach())
+            frame.iteration += 1
+        if tune_color:
+            color_optimizer.step()
+        color_phase += 1
+        done = [f for f in flight if f.iteration >= options.iters]
+        if done:
+            _finish(done, batch, depth0, options, results, progress, T, pad)
+            for frame in done:
+                del running[frame.t]
+    params = SmplxParams.cat([results[t][0] for t in range(T)])
+    object_poses = None if object_pose is None else torch.stack([results[t][1] for t in range(T)])
+    losses = torch.stack([results[t][2] for t in range(T)])
+    return HsiResult(params, object_poses, losses, [results[t][3] for t in range(T)])
+
+
+def _finish(
+    done: list[_Frame],
+    batch: _Batch,
+    depth0: Tensor | None,
+    options: HsiOptions,
+    results: dict[int, tuple[SmplxParams, Tensor | None, Tensor, list[float]]],
+    progress: ProgressCallback | None,
+    T: int,
+    pad: int,
+) -> None:
+    """The final loss of frames that ran all their iterations, rendered from their final state."""
+    index = [batch.frames.index(f) for f in done]
+    sub = _Batch(
+        done,
+        [batch.windows[i] for i in index],
+        [batch.cameras[i] for i in index],
+        batch.rgb[index],
+        None if batch.object_centres is None else batch.object_centres[index],
+        batch.draw,
+    )
+    with torch.no_grad():
+        final = sub.losses(depth0, options, pad).cpu()
+    for frame, loss in zip(done, final, strict=True):
         if not bool(torch.isfinite(loss)):
-            raise BackendError(f"HSI optimisation diverged at frame {t} (loss {float(loss)}): check inputs")
-        params.append(p)
-        poses.append(o)
-        losses.append(loss.detach().cpu())
-        curves.append(curve)
+            raise BackendError(
+                f"HSI optimisation diverged at frame {frame.t} (loss {float(loss)}): check inputs"
+            )
+        params, pose = frame.estimate()
+        results[frame.t] = (params, pose, loss, torch.stack(frame.curve).tolist() if frame.curve else [])
         report(
-            progress, ProgressEvent(STAGE, t / (T - 1), frame=t, iteration=options.iters, loss=float(loss))
+            progress,
+            ProgressEvent(STAGE, frame.t / (T - 1), frame=frame.t, iteration=options.iters, loss=float(loss)),
         )
-    object_poses = None if object_pose is None else torch.stack(poses)
-    return HsiResult(SmplxParams.cat(params), object_poses, torch.stack(losses), curves)

@@ -46,6 +46,14 @@ class Crop:
         """The whole width × height image as a window."""
         return cls(0, 0, width, height, width, height)
 
+    def resized(self, width: int, height: int) -> Crop:
+        """A width × height window (at most the image) about the same centre, shifted to lie inside the
+        image: windows of one size can be rendered together."""
+        width, height = min(width, self.full_width), min(height, self.full_height)
+        x0 = min(max(0, self.x0 + (self.width - width) // 2), self.full_width - width)
+        y0 = min(max(0, self.y0 + (self.height - height) // 2), self.full_height - height)
+        return Crop(x0, y0, width, height, self.full_width, self.full_height)
+
 
 def full_crop(camera: Camera) -> Crop:
     """The whole image of a camera as a window."""

@@ -26,9 +26,12 @@ def _gaussian_band(length: int, size: int, sigma: float, dtype: torch.dtype, dev
     return band.to(dtype=dtype, device=device)
 
 
-def ssim(pred: Tensor, target: Tensor, window: int = 11, sigma: float = SSIM_SIGMA) -> Tensor:
+def ssim(
+    pred: Tensor, target: Tensor, window: int = 11, sigma: float = SSIM_SIGMA, per_image: bool = False
+) -> Tensor:
     """Mean SSIM of images [C, H, W, 3] in [0, 1]: Gaussian-weighted local statistics over the valid
-    positions (no padding), averaged over positions, channels and images. The five local moments of all
+    positions (no padding), averaged over positions, channels and images (per_image: over positions and
+    channels, [C]). The five local moments of all
     channels are filtered together by two matrix products with banded Gaussian matrices (one GEMM per
     axis: fast on any device and size, where small grouped convolutions are not)."""
     x, y = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)  # [C, 3, H, W]
@@ -42,7 +45,8 @@ def ssim(pred: Tensor, target: Tensor, window: int = 11, sigma: float = SSIM_SIG
     var_x, var_y, cov = xx - mu_x.square(), yy - mu_y.square(), xy - mu_x * mu_y
     luminance = (2 * mu_x * mu_y + c1) / (mu_x.square() + mu_y.square() + c1)
     structure = (2 * cov + c2) / (var_x + var_y + c2)
-    return (luminance * structure).mean()
+    value = luminance * structure  # [C, 3, H', W']
+    return value.mean(dim=(1, 2, 3)) if per_image else value.mean()
 
 
 def photometric_loss(
@@ -51,20 +55,23 @@ def photometric_loss(
     ssim_weight: float,
     window: int = 11,
     full_size: tuple[int, int] | None = None,
+    per_image: bool = False,
 ) -> Tensor:
     """L_rgb = (1 − λ) L1 + λ (1 − SSIM) (Eq. 10) of images [C, H, W, 3] in [0, 1].
 
     The SSIM window shrinks (odd, at least 3) for images smaller than `window`. For a window of a larger
     image (full_size = (H, W)), both terms are sums over the window normalised as over the full image: the
     loss differs from the full image's by the constant contribution of the pixels outside the window.
+    per_image: one loss per image [C] instead of their mean.
     """
     height, width = pred.shape[1:3]
     full_h, full_w = full_size or (height, width)
-    l1 = (pred - target).abs().mean() * (height * width) / (full_h * full_w)
+    error = (pred - target).abs()
+    l1 = (error.mean(dim=(1, 2, 3)) if per_image else error.mean()) * (height * width) / (full_h * full_w)
     if ssim_weight == 0.0:
         return l1
     window = max(3, min(window, (min(full_h, full_w) - 1) // 2 * 2 + 1))
     window = min(window, (min(height, width) - 1) // 2 * 2 + 1)
-    structural = ssim(pred, target, window)
+    structural = ssim(pred, target, window, per_image=per_image)
     share = (height - window + 1) * (width - window + 1) / ((full_h - window + 1) * (full_w - window + 1))
     return (1.0 - ssim_weight) * l1 + ssim_weight * (1.0 - structural) * share

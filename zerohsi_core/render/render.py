@@ -83,6 +83,16 @@ def _validate(
         raise InputError(f"render cameras must share one image size, got {sorted(sizes)}")
 
 
+def _camera_tensors(
+    cams: Sequence[Camera], device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor, Tensor]:
+    """World-to-camera matrices [C, 4, 4], intrinsics [C, 3, 3] and camera centres [C, 3]."""
+    viewmats = torch.stack([cam.world_to_cam for cam in cams]).to(device=device, dtype=dtype)
+    Ks = torch.stack([cam.K for cam in cams]).to(device=device, dtype=dtype)
+    centers = -(viewmats[:, :3, :3].transpose(1, 2) @ viewmats[:, :3, 3:]).squeeze(-1)
+    return viewmats, Ks, centers
+
+
 def render(
     entities: Sequence[tuple[str, GaussianCloud]],
     cameras: Camera | Sequence[Camera],
@@ -101,25 +111,14 @@ def render(
     _validate(entities, cams, overrides, options.check_finite)
     clouds = [cloud for _, cloud in entities]
     device, dtype = clouds[0].means.device, clouds[0].means.dtype
-    viewmats = torch.stack([cam.world_to_cam for cam in cams]).to(device=device, dtype=dtype)  # [C, 4, 4]
-    Ks = torch.stack([cam.K for cam in cams]).to(device=device, dtype=dtype)  # [C, 3, 3]
-    centers = -(viewmats[:, :3, :3].transpose(1, 2) @ viewmats[:, :3, 3:]).squeeze(-1)  # [C, 3]
-    C, counts = len(cams), [cloud.num for cloud in clouds]
-
+    viewmats, Ks, centers = _camera_tensors(cams, device, dtype)
     colors = [
-        override_colors(name, overrides[name], C, cloud.num)
+        override_colors(name, overrides[name], len(cams), cloud.num)
         if name in overrides
         else sh_colors(cloud, centers, options.sh_degree)
         for name, cloud in entities
     ]
-    features = torch.cat(colors, dim=1)  # [C, N, 3]
-    if len(entities) > 1:
-        labels = torch.cat(
-            [torch.full((n,), e, dtype=torch.long, device=device) for e, n in enumerate(counts)]
-        )  # built from known sizes: no device sync
-        one_hot = (labels[:, None] == torch.arange(len(entities), device=device)).to(dtype)  # [N, E]
-        features = torch.cat([features, one_hot.expand(C, -1, -1)], dim=-1)  # [C, N, 3 + E]
-
+    features = _with_labels(torch.cat(colors, dim=1), [cloud.num for cloud in clouds])  # [C, N, 3 (+ E)]
     backend = select_backend(options.backend, device, dtype)
     raster = RASTERIZERS.create(backend)(
         torch.cat([cloud.means for cloud in clouds]),
@@ -133,13 +132,105 @@ def render(
         cams[0].height,
         options,
     )
+    return _composite(raster, [name for name, _ in entities], options)
+
+
+def _with_labels(colors: Tensor, counts: Sequence[int]) -> Tensor:
+    """Colours [..., N, 3] of the concatenated entities, plus a one-hot entity label per Gaussian when
+    there are several entities ([..., N, 3 + E]): composited, the labels are the entities' masks."""
+    if len(counts) == 1:
+        return colors
+    labels = torch.cat(
+        [torch.full((n,), e, dtype=torch.long, device=colors.device) for e, n in enumerate(counts)]
+    )  # built from known sizes: no device sync
+    one_hot = (labels[:, None] == torch.arange(len(counts), device=colors.device)).to(colors.dtype)
+    return torch.cat([colors, one_hot.expand(*colors.shape[:-1], -1)], dim=-1)
+
+
+def _composite(raster: RasterOutput, names: Sequence[str], options: RenderOptions) -> RenderOutput:
+    """Background, expected depth and per-entity masks of a rasterised batch of views [C, H, W, …]."""
     alpha = raster.alpha  # [C, H, W]
-    background = torch.as_tensor(options.background, dtype=dtype, device=device)
+    background = torch.as_tensor(options.background, dtype=alpha.dtype, device=alpha.device)
     rgb = raster.features[..., :3] + (1.0 - alpha)[..., None] * background
     covered = alpha >= options.depth_alpha_min
     depth = torch.where(covered, raster.depth_sum / torch.where(covered, alpha, 1.0), 0.0)
-    if len(entities) > 1:
-        masks = {name: raster.features[..., 3 + e] for e, (name, _) in enumerate(entities)}
+    if len(names) > 1:
+        masks = {name: raster.features[..., 3 + e] for e, name in enumerate(names)}
     else:
-        masks = {entities[0][0]: alpha}
+        masks = {names[0]: alpha}
     return RenderOutput(rgb=rgb, depth=depth, alpha=alpha, masks=masks)
+
+
+# An entity of a batch of scenes: one cloud that every scene shares, or one cloud per scene.
+BatchEntity = GaussianCloud | Sequence[GaussianCloud]
+
+
+def render_batch(
+    entities: Sequence[tuple[str, BatchEntity]],
+    cameras: Sequence[Camera],
+    options: RenderOptions | None = None,
+    colors_override: Mapping[str, Tensor] | None = None,
+) -> RenderOutput:
+    """Render B different scenes, each from its own camera, in one rasteriser call (gsplat's batch
+    dimension; the torch backend loops). Scene b is the union of the entities' clouds for b: a shared cloud
+    (the static scene) or the b-th of a per-scene list (a posed body, an object at a pose); per-scene lists
+    of one entity hold equally many Gaussians. colors_override[name] is RGB [B, N, 3]. Outputs are
+    [B, H, W, …], as `render` gives for B cameras of one scene.
+    """
+    options = options or RenderOptions()
+    cams, overrides, B = list(cameras), dict(colors_override or {}), len(cameras)
+    per_scene = {}
+    for name, value in entities:
+        clouds = [value] if isinstance(value, GaussianCloud) else list(value)
+        if len(clouds) not in (1, B) or len({cloud.num for cloud in clouds}) != 1:
+            raise InputError(f"entity {name!r}: one cloud or {B} clouds of one size, got {len(clouds)}")
+        per_scene[name] = clouds
+    firsts = [(name, clouds[0]) for name, clouds in per_scene.items()]
+    _validate(firsts, cams, overrides, options.check_finite)
+    first = next(iter(per_scene.values()))[0]
+    device, dtype = first.means.device, first.means.dtype
+    viewmats, Ks, centers = _camera_tensors(cams, device, dtype)  # [B, 4, 4], [B, 3, 3], [B, 3]
+
+    def stacked(field: str) -> Tensor:  # [B, N, …]: shared clouds expanded, per-scene clouds stacked
+        parts = [
+            getattr(c[0], field).expand(B, *getattr(c[0], field).shape)
+            if len(c) == 1
+            else torch.stack([getattr(cloud, field) for cloud in c])
+            for c in per_scene.values()
+        ]
+        return torch.cat(parts, dim=1)
+
+    colors = []
+    for name, clouds in per_scene.items():
+        if name in overrides:
+            colors.append(override_colors(name, overrides[name], B, clouds[0].num))
+        elif len(clouds) == 1:
+            colors.append(sh_colors(clouds[0], centers, options.sh_degree))  # [B, N, 3]
+        else:
+            colors.append(
+                torch.cat([sh_colors(c, centers[b : b + 1], options.sh_degree) for b, c in enumerate(clouds)])
+            )
+    features = _with_labels(torch.cat(colors, dim=1), [c[0].num for c in per_scene.values()])  # [B, N, D]
+    args = [stacked("means"), stacked("quats"), stacked("scales"), stacked("opacities"), features]
+    backend = select_backend(options.backend, device, dtype)
+    rasterize = RASTERIZERS.create(backend)
+    size = (cams[0].width, cams[0].height)
+    if backend == "gsplat":  # one call: [B, N, …] Gaussians into [B, 1] cameras
+        raster = rasterize(*args[:4], args[4][:, None], viewmats[:, None], Ks[:, None], *size, options)
+        raster = RasterOutput(raster.features[:, 0], raster.depth_sum[:, 0], raster.alpha[:, 0])
+    else:
+        views = [
+            rasterize(
+                *(a[b] for a in args[:4]),
+                args[4][b : b + 1],
+                viewmats[b : b + 1],
+                Ks[b : b + 1],
+                *size,
+                options,
+            )
+            for b in range(B)
+        ]
+        raster = RasterOutput(
+            *(torch.cat([getattr(v, f) for v in views]) for f in ("features", "depth_sum", "alpha"))
+        )
+    return _composite(raster, list(per_scene), options)

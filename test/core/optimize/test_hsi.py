@@ -8,6 +8,7 @@ import torch
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_JOINTS
 from zerohsi_core.body.model import load_body_model
+from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix
@@ -17,9 +18,9 @@ from zerohsi_core.optimize.hsi import (
     OBJECT,
     HsiOptions,
     HsiTargets,
-    _frame_loss,
-    _frame_target,
-    _FrameScene,
+    _Batch,
+    _SceneRenderer,
+    _start_frame,
     centre_loss,
     mask_centre,
     optimize_clip,
@@ -69,9 +70,9 @@ def test_hsi_recovers_pose_and_object(setup) -> None:
     model, avatar, box, camera = setup
     start, frame1, box0, box1 = _truth(model, box)
     options = RenderOptions(backend="torch", background=(0.9, 0.9, 0.9))
-    draw = _FrameScene(avatar, [], box.gaussians, options)
+    draw = _SceneRenderer(avatar, [], box.gaussians, options)
     with torch.no_grad():
-        outs = [draw(start, box0, camera), draw(frame1, box1, camera)]
+        outs = [draw(start, [box0], [camera]), draw(frame1, [box1], [camera])]
     frames = torch.cat([o.rgb for o in outs])
     human = torch.cat([o.masks[HUMAN] for o in outs])
     obj = torch.cat([o.masks[OBJECT] for o in outs])
@@ -108,9 +109,9 @@ def test_the_window_path_gives_the_full_frame_gradients(setup) -> None:
             for at in ([0.3, -0.9, 0.4], [0.0, 1.6, 0.2])
         ]
     )
-    draw = _FrameScene(avatar, [("scene", shelf)], box.gaussians, options)
+    draw = _SceneRenderer(avatar, [("scene", shelf)], box.gaussians, options)
     with torch.no_grad():
-        outs = [draw(start, box0, camera), draw(frame1, box1, camera)]
+        outs = [draw(start, [box0], [camera]), draw(frame1, [box1], [camera])]
     targets = HsiTargets(
         torch.cat([o.rgb for o in outs]),
         torch.cat([o.masks[HUMAN] for o in outs]),
@@ -121,14 +122,72 @@ def test_the_window_path_gives_the_full_frame_gradients(setup) -> None:
     grads, windows = {}, {}
     for crop in (False, True):
         hsi = HsiOptions(crop=crop, crop_margin=0.1, crop_min_pixels=12)
-        frame_draw, target = _frame_target(draw, targets, 1, start, box0, hsi)
-        transl = start.transl.clone().requires_grad_(True)
-        pose = start.body_pose.clone().requires_grad_(True)
-        out = frame_draw(start.replace(transl=transl, body_pose=pose), box0, target.camera)
-        _frame_loss(out, target, depth0, hsi).backward()
-        grads[crop], windows[crop] = torch.cat([transl.grad.flatten(), pose.grad.flatten()]), target.window
+        frame = _start_frame(1, start, box0, start.body_pose, targets, draw, hsi)
+        batch = _Batch.of([frame], targets, draw, crop)
+        batch.losses(depth0, hsi).sum().backward()
+        grads[crop] = torch.cat([frame.transl.grad.flatten(), frame.pose.grad.flatten()])
+        windows[crop] = batch.windows[0]
     assert windows[False].is_full and windows[True].width * windows[True].height < 0.7 * size * size
     assert grads[False].abs().max() > 1e-4
     assert torch.allclose(grads[True], grads[False], rtol=1e-4, atol=1e-7), (
         (grads[True] - grads[False]).abs().max()
     )
+
+
+def test_frames_in_flight_batch_frames_and_keep_the_accuracy(setup, monkeypatch) -> None:
+    """speed.frames_in_flight = 2: frame 2 starts half-way through frame 1's schedule (from its estimate
+    then) and the two take their steps in batched renders; the result matches the sequential schedule."""
+    import zerohsi_core.optimize.hsi as hsi_module
+
+    model, avatar, box, camera = setup
+    start, last, box0, box_last = _truth(model, box)
+    options = RenderOptions(backend="torch", background=(0.9, 0.9, 0.9))
+    draw = _SceneRenderer(avatar, [], box.gaussians, options)
+    shares = [0.0, 0.5, 1.0]  # the body and the box move half the way each frame
+    truth = [
+        start.replace(
+            body_pose=start.body_pose + s * (last.body_pose - start.body_pose),
+            transl=start.transl + s * (last.transl - start.transl),
+        )
+        for s in shares
+    ]
+    boxes = [box0.clone() for _ in shares]
+    for b, s in zip(boxes, shares, strict=True):
+        b[:3, 3] = box0[:3, 3] + s * (box_last[:3, 3] - box0[:3, 3])
+    with torch.no_grad():
+        outs = [draw(p, [b], [camera], pad=2) for p, b in zip(truth, boxes, strict=True)]  # pad: rows dropped
+    targets = HsiTargets(
+        torch.cat([o.rgb for o in outs]),
+        torch.cat([o.masks[HUMAN] for o in outs]),
+        torch.cat([o.masks[OBJECT] for o in outs]),
+        [camera] * 3,
+    )
+    sizes: list[int] = []
+    batched = hsi_module.render_batch
+
+    def counting(entities, cameras, *args, **kwargs):
+        sizes.append(len(cameras))
+        return batched(entities, cameras, *args, **kwargs)
+
+    monkeypatch.setattr(hsi_module, "render_batch", counting)
+    results = {}
+    for k in (1, 2):
+        sizes.clear()
+        hsi = HsiOptions(iters=40, warmup_iters=8, lr=1e-2, frames_in_flight=k)
+        results[k] = optimize_clip(avatar, [], targets, start, box.gaussians, box0, hsi, options)
+        steps = sum(sizes) - 2 - 1  # minus the final render of each frame and depth0's
+        assert steps == 2 * 40 and max(sizes) == k, (k, sizes)
+        assert len(sizes) == {1: 80, 2: 60}[k] + 3  # global steps: 2 × 40 in a row, or 20 + 40
+        assert all(len(curve) == 5 for curve in results[k].curves[1:])  # every 10th step and the last
+    joints = lambda p: model.forward(p).joints[:, :NUM_BODY_JOINTS]  # noqa: E731
+    with torch.no_grad():
+        want = joints(SmplxParams.cat(truth))
+        err = {k: torch.linalg.norm(joints(r.params) - want, dim=-1).mean(-1) for k, r in results.items()}
+        moved = torch.linalg.norm(joints(start) - want, dim=-1).mean(-1)
+    assert moved[-1] > 0.04 and bool((err[1][1:] < 0.6 * moved[1:]).all()), (moved, err[1])
+    assert bool((err[2][1:] < err[1][1:] + 0.004).all()), (err[1], err[2])  # within 4 mm per frame
+    shift = {
+        k: torch.linalg.norm(r.object_poses[:, :3, 3] - torch.stack(boxes)[:, :3, 3], dim=-1)
+        for k, r in results.items()
+    }
+    assert float(shift[1].max()) < 0.03 and bool((shift[2] < shift[1] + 0.008).all()), shift

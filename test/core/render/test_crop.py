@@ -50,3 +50,13 @@ def test_crop_around_boxes_grows_clips_and_falls_back_to_the_full_image() -> Non
     edge = crop_around([(0, 0, 10, 10)], 120, 100, margin=0.0, min_pixels=8)
     assert (edge.x0, edge.y0, edge.width, edge.height) == (0, 0, 19, 19)
     assert crop_around([None], 120, 100, 0.25, 48).is_full
+
+
+def test_resized_keeps_the_centre_and_stays_inside() -> None:
+    crop = Crop(10, 20, 30, 40, 100, 80)
+    grown = crop.resized(50, 60)
+    assert (grown.x0, grown.y0, grown.width, grown.height) == (0, 10, 50, 60)  # about the same centre
+    assert crop.resized(30, 40) == crop
+    edge = Crop(90, 70, 10, 10, 100, 80).resized(20, 20)
+    assert (edge.x0, edge.y0) == (80, 60)  # shifted back inside the image
+    assert Crop(0, 0, 10, 10, 100, 80).resized(200, 200) == Crop.whole(100, 80)
