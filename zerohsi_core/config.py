@@ -183,7 +183,7 @@ class SpeedConfig:
     crop_margin: float = 0.25  # optimized: crop box = mask/body box grown by this share of its size
     crop_min_pixels: int = 48  # optimized: and by at least this many pixels on each side
     compile: bool = True  # optimized HSI on CUDA: the avatar's deformation and colours via torch.compile
-    frames_in_flight: int = 1  # optimized: HSI of K frames at once, frame t starting iters/K steps after t−1
+    frames_in_flight: int = 1  # optimized HSI: K frames at once, t starting iters/K steps after t−1 (GPU: 6)
 
 
 @dataclass(frozen=True)
