@@ -29,8 +29,8 @@ from zerohsi_core.render.crop import (
     box_of_points,
     crop_around,
     crop_camera,
+    cull,
     full_crop,
-    reaches_window,
 )
 from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
@@ -168,10 +168,7 @@ class _SceneRenderer:
 
     def culled(self, views: Sequence[Camera]) -> _SceneRenderer:
         """This renderer with only the scene Gaussians that can reach one of the views' images."""
-        scene = []
-        for name, cloud in self.scene:
-            reach = torch.stack([reaches_window(cloud, view, self.options) for view in views]).any(0)
-            scene.append((name, cloud.subset(torch.nonzero(reach).squeeze(1))))
+        scene = [(name, cull(cloud, views, self.options)) for name, cloud in self.scene]
         return _SceneRenderer(self.avatar, scene, self.obj, self.options, self.compiled)
 
     def __call__(

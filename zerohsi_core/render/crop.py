@@ -134,7 +134,9 @@ def reaches_window(cloud: GaussianCloud, camera: Camera, options: RenderOptions)
     return inside & (z > options.near) & (z < options.far)
 
 
-def cull(cloud: GaussianCloud, camera: Camera, options: RenderOptions) -> GaussianCloud:
-    """The Gaussians of the cloud that can reach the camera's image (see `reaches_window`)."""
-    keep = torch.nonzero(reaches_window(cloud, camera, options)).squeeze(1)
-    return cloud.subset(keep)
+def cull(cloud: GaussianCloud, cameras: Camera | Sequence[Camera], options: RenderOptions) -> GaussianCloud:
+    """The Gaussians of the cloud that can reach the image of the camera (or of one of the cameras; see
+    `reaches_window`)."""
+    cams = [cameras] if isinstance(cameras, Camera) else list(cameras)
+    reach = torch.stack([reaches_window(cloud, camera, options) for camera in cams]).any(0)
+    return cloud.subset(torch.nonzero(reach).squeeze(1))
