@@ -179,14 +179,14 @@ def render_batch(
     """
     options = options or RenderOptions()
     cams, overrides, B = list(cameras), dict(colors_override or {}), len(cameras)
-    per_scene = {}
-    for name, value in entities:
-        clouds = [value] if isinstance(value, GaussianCloud) else list(value)
+    listed = [
+        (name, [value] if isinstance(value, GaussianCloud) else list(value)) for name, value in entities
+    ]
+    for name, clouds in listed:
         if len(clouds) not in (1, B) or len({cloud.num for cloud in clouds}) != 1:
             raise InputError(f"entity {name!r}: one cloud or {B} clouds of one size, got {len(clouds)}")
-        per_scene[name] = clouds
-    firsts = [(name, clouds[0]) for name, clouds in per_scene.items()]
-    _validate(firsts, cams, overrides, options.check_finite)
+    _validate([(name, clouds[0]) for name, clouds in listed], cams, overrides, options.check_finite)
+    per_scene = dict(listed)
     first = next(iter(per_scene.values()))[0]
     device, dtype = first.means.device, first.means.dtype
     viewmats, Ks, centers = _camera_tensors(cams, device, dtype)  # [B, 4, 4], [B, 3, 3], [B, 3]
