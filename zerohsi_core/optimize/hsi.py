@@ -361,6 +361,7 @@ def optimize_clip(
         flight = [running[t] for t in schedule.active(step)]
         if batch is None or batch.frames != flight:
             batch = _Batch.of(flight, targets, draw, options.crop)
+            check(cancel)  # starting a frame (window, culling) takes time too
         for frame in flight:
             frame.pose.requires_grad_(frame.iteration >= options.warmup_iters)
             frame.optimizer.zero_grad(set_to_none=True)
