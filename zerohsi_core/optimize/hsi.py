@@ -111,30 +111,30 @@ class HsiResult:
     curves: list[list[float]] = field(default_factory=list)  # per frame: loss every `report_every` steps
 
 
-def mask_centres(masks: Tensor, windows: Sequence[Crop] | None = None) -> Tensor:
-    """Centroids of (soft) masks [B, h, w], normalised to [0, 1] (x, y) of the full image when mask b is
-    the window windows[b] of it. → [B, 2]"""
+def window_grid(windows: Sequence[Crop], like: Tensor) -> Tensor:
+    """Where the pixels of each window lie in its full image: (x0 / W, y0 / H, 1 / W, 1 / H) per window,
+    [B, 4] with like's dtype and device (built once per batch of windows, not per step)."""
+    rows = [[c.x0 / c.full_width, c.y0 / c.full_height, 1 / c.full_width, 1 / c.full_height] for c in windows]
+    return torch.tensor(rows, dtype=like.dtype).to(like.device)
+
+
+def mask_centres(masks: Tensor, grid: Tensor | None = None) -> Tensor:
+    """Centroids of (soft) masks [B, h, w], normalised to [0, 1] (x, y) of the full image when mask b is a
+    window of it (`window_grid`; None: the masks are whole images). → [B, 2]"""
     B, h, w = masks.shape
-    windows = windows or [Crop.whole(w, h)] * B
-    offsets = torch.tensor(
-        [[c.x0 / c.full_width, c.y0 / c.full_height, 1 / c.full_width, 1 / c.full_height] for c in windows],
-        dtype=masks.dtype,
-    ).to(masks.device, non_blocking=True)  # [B, 4]
-    xs = (
-        offsets[:, None, 0]
-        + (torch.arange(w, dtype=masks.dtype, device=masks.device) + 0.5) * offsets[:, 2:3]
-    )
-    ys = (
-        offsets[:, None, 1]
-        + (torch.arange(h, dtype=masks.dtype, device=masks.device) + 0.5) * offsets[:, 3:4]
-    )
+    if grid is None:
+        grid = window_grid([Crop.whole(w, h)] * B, masks)
+    pixels_x = torch.arange(w, dtype=masks.dtype, device=masks.device) + 0.5
+    pixels_y = torch.arange(h, dtype=masks.dtype, device=masks.device) + 0.5
+    xs = grid[:, None, 0] + pixels_x * grid[:, 2:3]  # [B, w]
+    ys = grid[:, None, 1] + pixels_y * grid[:, 3:4]  # [B, h]
     total = masks.sum((1, 2)).clamp_min(1e-6)  # [B]
     return torch.stack([(masks.sum(1) * xs).sum(1) / total, (masks.sum(2) * ys).sum(1) / total], dim=1)
 
 
 def mask_centre(mask: Tensor, window: Crop | None = None) -> Tensor:
     """Centroid of one (soft) mask [H, W] (see `mask_centres`). → [2]"""
-    return mask_centres(mask[None], None if window is None else [window])[0]
+    return mask_centres(mask[None], None if window is None else window_grid([window], mask))[0]
 
 
 def centre_loss(rendered_mask: Tensor, target_mask: Tensor) -> Tensor:
@@ -177,12 +177,14 @@ class _SceneRenderer:
         object_poses: Sequence[Tensor] | None,
         cameras: Sequence[Camera],
         pad: int = 0,
+        centers: Tensor | None = None,
     ) -> RenderOutput:
-        """Frame b: the body params[b] and the object at object_poses[b] from cameras[b]. With pad > B the
-        avatar runs on a batch padded to `pad` bodies (the extra rows are dropped): a compiled avatar then
-        sees one batch size."""
+        """Frame b: the body params[b] and the object at object_poses[b] from cameras[b] (centres [B, 3]
+        if known). With pad > B the avatar runs on a batch padded to `pad` bodies (the extra rows are
+        dropped): a compiled avatar then sees one batch size."""
         B = len(cameras)
-        centers = torch.stack([cam.center for cam in cameras]).to(params.transl)
+        if centers is None:
+            centers = torch.stack([cam.center for cam in cameras]).to(params.transl)
         if pad > B:
             filler = params.index(slice(B - 1, B)).detach()
             params = SmplxParams.cat([params, *[filler] * (pad - B)])
@@ -272,6 +274,8 @@ class _Batch:
     frames: list[_Frame]
     windows: list[Crop]
     cameras: list[Camera]  # each renders exactly its window
+    centers: Tensor  # [B, 3] the cameras' centres (the avatar's view directions)
+    grid: Tensor  # [B, 4] the windows in their full images (window_grid)
     rgb: Tensor  # [B, h, w, 3] the windows of the generated frames
     object_centres: Tensor | None  # [B, 2]
     draw: _SceneRenderer
@@ -283,9 +287,25 @@ class _Batch:
         windows = [f.window.resized(width, height) for f in frames]
         cameras = [crop_camera(targets.cameras[f.t], w) for f, w in zip(frames, windows, strict=True)]
         rgb = torch.stack([targets.frames[f.t][w.slices] for f, w in zip(frames, windows, strict=True)])
+        centers = torch.stack([cam.center for cam in cameras]).to(rgb)
         centres = [f.object_centre for f in frames]
         stacked = None if any(c is None for c in centres) else torch.stack(centres)  # type: ignore[misc]
-        return cls(frames, windows, cameras, rgb, stacked, draw.culled(cameras) if crop else draw)
+        draw = draw.culled(cameras) if crop else draw
+        return cls(frames, windows, cameras, centers, window_grid(windows, rgb), rgb, stacked, draw)
+
+    def select(self, frames: list[_Frame]) -> _Batch:
+        """The same batch restricted to some of its frames (same windows, cameras and scene)."""
+        index = [self.frames.index(f) for f in frames]
+        return _Batch(
+            frames,
+            [self.windows[i] for i in index],
+            [self.cameras[i] for i in index],
+            self.centers[index],
+            self.grid[index],
+            self.rgb[index],
+            None if self.object_centres is None else self.object_centres[index],
+            self.draw,
+        )
 
     def losses(self, depth0: Tensor | None, options: HsiOptions, pad: int = 0) -> Tensor:
         """Eq. 14 of each frame [B] (object terms only when there is an object): L_rgb + λ_center L_center
@@ -293,12 +313,12 @@ class _Batch:
         states = [f.state() for f in self.frames]
         params = SmplxParams.cat([s[0] for s in states])
         poses = None if states[0][1] is None else [s[1] for s in states]
-        out = self.draw(params, poses, self.cameras, pad)
+        out = self.draw(params, poses, self.cameras, pad, self.centers)
         full = (self.windows[0].full_height, self.windows[0].full_width)
         loss = photometric_loss(out.rgb, self.rgb, options.lambda_ssim, full_size=full, per_image=True)
         if OBJECT in out.masks and self.object_centres is not None and depth0 is not None:
             rendered = out.masks[OBJECT]  # [B, h, w]
-            centres = mask_centres(rendered, self.windows)
+            centres = mask_centres(rendered, self.grid)
             loss = loss + options.lambda_center * (centres - self.object_centres).square().sum(1)
             loss = loss + options.lambda_depth * depth_loss(out.depth, rendered, depth0)
         return loss
@@ -400,17 +420,8 @@ def _finish(
     pad: int,
 ) -> None:
     """The final loss of frames that ran all their iterations, rendered from their final state."""
-    index = [batch.frames.index(f) for f in done]
-    sub = _Batch(
-        done,
-        [batch.windows[i] for i in index],
-        [batch.cameras[i] for i in index],
-        batch.rgb[index],
-        None if batch.object_centres is None else batch.object_centres[index],
-        batch.draw,
-    )
     with torch.no_grad():
-        final = sub.losses(depth0, options, pad).cpu()
+        final = batch.select(done).losses(depth0, options, pad).cpu()
     for frame, loss in zip(done, final, strict=True):
         if not bool(torch.isfinite(loss)):
             raise BackendError(
