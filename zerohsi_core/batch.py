@@ -205,13 +205,11 @@ def _object(spec: Any, pose: tuple[float, ...] | None, label: str) -> tuple[str,
 
 
 def _named_state(spec: Any, states: Mapping[str, tuple], label: str) -> tuple:
-    if spec is None or spec == DEFAULT_STATE:
-        return (None, 0.0)
-    if isinstance(spec, str):
+    if isinstance(spec, str) and spec != DEFAULT_STATE:
         if spec not in states:
             raise JobFileError(f"{label}: unknown initial state {spec!r}; defined: {sorted(states)}")
         return states[spec]
-    return _state(spec, label)
+    return _state(spec, label)  # inline, None or "default"
 
 
 def _state(spec: Any, label: str) -> tuple[tuple[float, float] | None, float]:
