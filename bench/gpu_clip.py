@@ -40,7 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--set", action="append", default=[], help="extra dotted config overrides")
     parser.add_argument("--json", default="", help="write the results to this file")
-    parser.add_argument("--profile", type=int, default=0, help="profile this many HSI steps of frame 1")
+    parser.add_argument(
+        "--profile", type=int, default=0, help="profile each stage on this many frames (after the runs)"
+    )
     return parser.parse_args(argv)
 
 
@@ -53,29 +55,42 @@ def steps(cfg: object, frames: int) -> dict[str, int]:
     }
 
 
-def profile_hsi(pipeline: Pipeline, inputs: ClipInputs, iters: int) -> None:
-    """torch.profiler tables (self CUDA and self CPU time) of `iters` HSI steps on the first two frames."""
+def profile_stages(pipeline: Pipeline, inputs: ClipInputs, frames: int) -> None:
+    """torch.profiler of each stage on the first `frames` frames, the other stages cut to one iteration:
+    host (self CPU) against device (self CUDA) time, kernel launches and synchronisations, top operators."""
     from torch.profiler import ProfilerActivity, profile
 
     cfg = pipeline.cfg
-    pipeline.cfg = dataclasses.replace(
-        cfg,
-        hsi=dataclasses.replace(cfg.hsi, iters=iters, warmup_iters=0),
-        tracking=dataclasses.replace(cfg.tracking, iters=1),
-        refine=dataclasses.replace(cfg.refine, iters=1),
-    )
     short = dataclasses.replace(
         inputs,
-        frames=inputs.frames[:2],
-        human_masks=inputs.human_masks[:2],
-        object_masks=None if inputs.object_masks is None else inputs.object_masks[:2],
-        video=dataclasses.replace(inputs.video, meta={}),  # no ground truth for the 2-frame cut
+        frames=inputs.frames[:frames],
+        human_masks=inputs.human_masks[:frames],
+        object_masks=None if inputs.object_masks is None else inputs.object_masks[:frames],
+        video=dataclasses.replace(inputs.video, meta={}),  # no ground truth for the cut
     )
+    one = {"tracking": {"iters": 1}, "hsi": {"iters": 1, "warmup_iters": 0}, "refine": {"iters": 1}}
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    with profile(activities=activities) as prof:
-        pipeline.reconstruct(short)
-    for key in ("self_cuda_time_total", "self_cpu_time_total"):
-        print(prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=60), flush=True)
+    for stage, timing in (("tracking", "tracking"), ("hsi", "hsi"), ("refine", "refinement")):
+        sections = {k: dataclasses.replace(getattr(cfg, k), **v) for k, v in one.items() if k != stage}
+        if stage == "hsi":  # 60 iterations a frame (30 of them warm-up) keep the trace small
+            sections["hsi"] = dataclasses.replace(cfg.hsi, iters=60)
+        pipeline.cfg = dataclasses.replace(cfg, **sections)
+        with profile(activities=activities) as prof:
+            result = pipeline.reconstruct(short)
+        events = prof.key_averages()
+        cpu = sum(e.self_cpu_time_total for e in events) / 1e6
+        cuda = sum(getattr(e, "self_device_time_total", 0) for e in events) / 1e6
+        count = {e.key: e.count for e in events}
+        launches = count.get("cudaLaunchKernel", 0) + count.get("cuLaunchKernel", 0)
+        syncs = sum(n for k, n in count.items() if "Synchronize" in k or k.startswith("cudaMemcpy"))
+        print(
+            f"profile {stage}: {result.timings[timing]:.2f} s wall (profiled), host {cpu:.2f} s, "
+            f"device {cuda:.2f} s, {launches} kernel launches, {syncs} syncs/copies",
+            flush=True,
+        )
+        print(events.table(sort_by="self_cpu_time_total", row_limit=15, max_name_column_width=50), flush=True)
+        if torch.cuda.is_available():
+            print(events.table(sort_by="self_cuda_time_total", row_limit=10, max_name_column_width=50))
     pipeline.cfg = cfg
 
 
@@ -139,7 +154,7 @@ def main(argv: list[str]) -> int:
             diff = row["errors"].get("mpjpe_mm", float("nan")) - base["errors"].get("mpjpe_mm", float("nan"))
             print(f"{row['path']} vs {base['path']}: {ratio:.1f}x faster, MPJPE {diff:+.2f} mm", flush=True)
     if args.profile:
-        profile_hsi(pipeline, inputs, args.profile)
+        profile_stages(pipeline, inputs, args.profile)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "view": inputs.timings, "runs": rows}, f, indent=2)

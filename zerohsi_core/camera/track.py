@@ -83,7 +83,8 @@ def track_frame(
     """Optimise the relative transform of one frame (Eq. 7); returns V_t = exp(ξ*) V_{t−1} and the loss."""
     twist = torch.zeros(6, dtype=previous.world_to_cam.dtype, device=previous.world_to_cam.device)
     twist.requires_grad_(True)
-    optimizer = torch.optim.Adam([twist], lr=options.lr)
+    fused = True if twist.device.type == "cuda" else None  # one kernel per step instead of a dozen
+    optimizer = torch.optim.Adam([twist], lr=options.lr, fused=fused)
     base = previous.world_to_cam.detach()
     for _ in range(options.iters):
         check(cancel)

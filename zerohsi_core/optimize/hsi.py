@@ -8,6 +8,7 @@ P_{t−1}, by rendering scene ⊕ object ⊕ avatar from the tracked camera (Eq.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
-from zerohsi_core.optimize.schedule import Staggered
+from zerohsi_core.optimize.schedule import GroupedAdam, Staggered
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from zerohsi_core.render.crop import (
     Crop,
@@ -180,15 +181,16 @@ class _SceneRenderer:
         centers: Tensor | None = None,
     ) -> RenderOutput:
         """Frame b: the body params[b] and the object at object_poses[b] from cameras[b] (centres [B, 3]
-        if known). With pad > B the avatar runs on a batch padded to `pad` bodies (the extra rows are
-        dropped): a compiled avatar then sees one batch size."""
+        if known). The avatar runs on a batch of at least `pad` bodies — rows past B repeat the last one,
+        detached, and are dropped — so that a compiled avatar sees one batch size."""
         B = len(cameras)
         if centers is None:
             centers = torch.stack([cam.center for cam in cameras]).to(params.transl)
-        if pad > B:
+        if params.batch_size < pad:
             filler = params.index(slice(B - 1, B)).detach()
-            params = SmplxParams.cat([params, *[filler] * (pad - B)])
-            centers = torch.cat([centers, centers[-1:].expand(pad - B, 3)])
+            params = SmplxParams.cat([params, *[filler] * (pad - params.batch_size)])
+        if len(centers) < params.batch_size:
+            centers = torch.cat([centers, centers[-1:].expand(params.batch_size - len(centers), 3)])
         means, quats, log_scales, opacity_logits, rgb = self.avatar.posed(params, centers, self.compiled)
         sh = torch.zeros(means.shape[1], 1, 3, dtype=means.dtype, device=means.device)
         bodies = [GaussianCloud(means[b], quats[b], log_scales[b], opacity_logits[b], sh) for b in range(B)]
@@ -201,8 +203,8 @@ class _SceneRenderer:
 
 @dataclass(eq=False)
 class _Frame:
-    """One frame in flight: its parameters (Eq. 9: r, φ, Θ and the object's relative 6D pose), their
-    Adam, its window and iteration count."""
+    """One frame in flight: its parameters (Eq. 9: r, φ, Θ and the object's relative 6D pose), its window
+    and iteration count."""
 
     t: int
     previous: SmplxParams  # frame t−1's estimate when t started: r, φ start there; other fields stay
@@ -212,11 +214,14 @@ class _Frame:
     pose: Tensor
     rot6d: Tensor | None
     trans: Tensor | None
-    optimizer: torch.optim.Optimizer
     window: Crop  # its own window (the whole frame without speed.path=optimized)
     object_centre: Tensor | None  # [2] centroid of the segmented object, full-image normalised
     iteration: int = 0
     curve: list[Tensor] = field(default_factory=list)  # kept on the device: no host sync inside the loop
+
+    def variables(self) -> list[Tensor]:
+        """The tensors Adam optimises for this frame."""
+        return [v for v in (self.transl, self.orient, self.pose, self.rot6d, self.trans) if v is not None]
 
     def state(self) -> tuple[SmplxParams, Tensor | None]:
         params = self.previous.replace(transl=self.transl, global_orient=self.orient, body_pose=self.pose)
@@ -256,15 +261,12 @@ def _start_frame(
     transl = previous.transl.detach().clone().requires_grad_(True)
     orient = previous.global_orient.detach().clone().requires_grad_(True)
     pose = body_pose.detach().clone().requires_grad_(True)
-    groups = [{"params": [transl, orient]}, {"params": [pose]}]
     rot6d = trans = None
     if previous_object is not None:
         eye = torch.eye(3, dtype=previous_object.dtype, device=previous_object.device)
         rot6d = matrix_to_rot6d(eye).requires_grad_(True)
         trans = torch.zeros(3, dtype=eye.dtype, device=eye.device, requires_grad=True)
-        groups.append({"params": [rot6d, trans]})
-    optimizer = torch.optim.Adam(groups, lr=options.lr)
-    return _Frame(t, previous, previous_object, transl, orient, pose, rot6d, trans, optimizer, window, centre)
+    return _Frame(t, previous, previous_object, transl, orient, pose, rot6d, trans, window, centre)
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,9 +281,12 @@ class _Batch:
     rgb: Tensor  # [B, h, w, 3] the windows of the generated frames
     object_centres: Tensor | None  # [B, 2]
     draw: _SceneRenderer
+    pad: int  # the avatar runs on at least this many bodies (see _SceneRenderer)
 
     @classmethod
-    def of(cls, frames: list[_Frame], targets: HsiTargets, draw: _SceneRenderer, crop: bool) -> _Batch:
+    def of(
+        cls, frames: list[_Frame], targets: HsiTargets, draw: _SceneRenderer, crop: bool, pad: int = 0
+    ) -> _Batch:
         width = max(f.window.width for f in frames)
         height = max(f.window.height for f in frames)
         windows = [f.window.resized(width, height) for f in frames]
@@ -291,7 +296,24 @@ class _Batch:
         centres = [f.object_centre for f in frames]
         stacked = None if any(c is None for c in centres) else torch.stack(centres)  # type: ignore[misc]
         draw = draw.culled(cameras) if crop else draw
-        return cls(frames, windows, cameras, centers, window_grid(windows, rgb), rgb, stacked, draw)
+        return cls(frames, windows, cameras, centers, window_grid(windows, rgb), rgb, stacked, draw, pad)
+
+    @functools.cached_property
+    def base(self) -> SmplxParams:
+        """The bodies' fields that the frames keep from their predecessors (all but r, φ, Θ), with the
+        padding rows: built once per batch."""
+        rows = [f.previous for f in self.frames]
+        return SmplxParams.cat(rows + rows[-1:] * max(0, self.pad - len(rows))).detach()
+
+    def bodies(self) -> SmplxParams:
+        """The frames' current bodies (padding rows repeat the last frame's, detached)."""
+        extra = self.base.batch_size - len(self.frames)
+
+        def rows(name: str) -> Tensor:
+            value = torch.cat([getattr(f, name) for f in self.frames])
+            return torch.cat([value, value[-1:].detach().expand(extra, *value.shape[1:])]) if extra else value
+
+        return self.base.replace(transl=rows("transl"), global_orient=rows("orient"), body_pose=rows("pose"))
 
     def select(self, frames: list[_Frame]) -> _Batch:
         """The same batch restricted to some of its frames (same windows, cameras and scene)."""
@@ -305,15 +327,14 @@ class _Batch:
             self.rgb[index],
             None if self.object_centres is None else self.object_centres[index],
             self.draw,
+            self.pad,
         )
 
-    def losses(self, depth0: Tensor | None, options: HsiOptions, pad: int = 0) -> Tensor:
+    def losses(self, depth0: Tensor | None, options: HsiOptions) -> Tensor:
         """Eq. 14 of each frame [B] (object terms only when there is an object): L_rgb + λ_center L_center
         + λ_depth L_depth. Over a window, L_rgb is normalised as over the full frame (same gradients)."""
-        states = [f.state() for f in self.frames]
-        params = SmplxParams.cat([s[0] for s in states])
-        poses = None if states[0][1] is None else [s[1] for s in states]
-        out = self.draw(params, poses, self.cameras, pad, self.centers)
+        poses = None if self.draw.obj is None else [f.state()[1] for f in self.frames]
+        out = self.draw(self.bodies(), poses, self.cameras, self.pad, self.centers)
         full = (self.windows[0].full_height, self.windows[0].full_width)
         loss = photometric_loss(out.rgb, self.rgb, options.lambda_ssim, full_size=full, per_image=True)
         if OBJECT in out.masks and self.object_centres is not None and depth0 is not None:
@@ -365,6 +386,7 @@ def optimize_clip(
         0: (initial.detach(), object_pose, torch.zeros(()), [])
     }
     running: dict[int, _Frame] = {}
+    adam = GroupedAdam(options.lr, fused=initial.transl.device.type == "cuda")
     batch: _Batch | None = None
     color_optimizer: torch.optim.Optimizer | None = None
     color_phase = 0
@@ -375,23 +397,24 @@ def optimize_clip(
             previous, previous_object = running[t - 1].estimate() if t - 1 in running else results[t - 1][:2]
             body_pose = pose_init(t, targets.frames[t], previous)
             running[t] = _start_frame(t, previous, previous_object, body_pose, targets, draw, options)
+            adam.add(t, running[t].variables())
             # F_color is fine-tuned from each frame's start, as when each frame had its own Adam.
             color_optimizer = torch.optim.Adam(color_params, lr=options.color_lr) if color_params else None
             color_phase = 0
         flight = [running[t] for t in schedule.active(step)]
         if batch is None or batch.frames != flight:
-            batch = _Batch.of(flight, targets, draw, options.crop)
+            batch = _Batch.of(flight, targets, draw, options.crop, pad)
             check(cancel)  # starting a frame (window, culling) takes time too
         for frame in flight:
-            frame.pose.requires_grad_(frame.iteration >= options.warmup_iters)
-            frame.optimizer.zero_grad(set_to_none=True)
+            frame.pose.requires_grad_(frame.iteration >= options.warmup_iters)  # warm-up: Θ has no gradient
+        adam.zero_grad()
         tune_color = color_optimizer is not None and color_phase % options.color_every == 0
         if tune_color:
             color_optimizer.zero_grad(set_to_none=True)
-        losses = batch.losses(depth0, options, pad)
-        losses.sum().backward()  # frames share no parameter but F_color; warm-up Θ has no gradient
+        losses = batch.losses(depth0, options)
+        losses.sum().backward()  # frames share no parameter but F_color
+        adam.step()
         for b, frame in enumerate(flight):
-            frame.optimizer.step()
             if frame.iteration % options.report_every == 0 or frame.iteration == options.iters - 1:
                 frame.curve.append(losses[b].detach())
             frame.iteration += 1
@@ -400,8 +423,9 @@ def optimize_clip(
         color_phase += 1
         done = [f for f in flight if f.iteration >= options.iters]
         if done:
-            _finish(done, batch, depth0, options, results, progress, T, pad)
+            _finish(done, batch, depth0, options, results, progress, T)
             for frame in done:
+                adam.remove(frame.t)
                 del running[frame.t]
     params = SmplxParams.cat([results[t][0] for t in range(T)])
     object_poses = None if object_pose is None else torch.stack([results[t][1] for t in range(T)])
@@ -417,11 +441,10 @@ def _finish(
     results: dict[int, tuple[SmplxParams, Tensor | None, Tensor, list[float]]],
     progress: ProgressCallback | None,
     T: int,
-    pad: int,
 ) -> None:
     """The final loss of frames that ran all their iterations, rendered from their final state."""
     with torch.no_grad():
-        final = batch.select(done).losses(depth0, options, pad).cpu()
+        final = batch.select(done).losses(depth0, options).cpu()
     for frame, loss in zip(done, final, strict=True):
         if not bool(torch.isfinite(loss)):
             raise BackendError(

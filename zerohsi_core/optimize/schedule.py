@@ -10,7 +10,12 @@ start early can follow a moving camera only by lr × (stagger + iters) per frame
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
 
 from zerohsi_core.errors import InputError
 
@@ -58,3 +63,38 @@ class Staggered:
     def active(self, step: int) -> list[int]:
         """Frames that take this global step, oldest first."""
         return [t for t in range(1, self.num_frames) if self.start(t) <= step < self.start(t) + self.iters]
+
+
+class GroupedAdam:
+    """One Adam over sets of tensors that come and go (the frames in flight), a parameter group per set:
+    each tensor keeps its own moments and step count — what an Adam per set computes — and one call
+    updates them all (fused into a kernel per group on CUDA). Tensors without a gradient are skipped."""
+
+    def __init__(self, lr: float, fused: bool = False) -> None:
+        self.lr, self.fused = lr, fused
+        self.optimizer: torch.optim.Adam | None = None
+        self.groups: dict[Hashable, dict[str, Any]] = {}
+
+    def add(self, key: Hashable, variables: Sequence[Tensor]) -> None:
+        group: dict[str, Any] = {"params": list(variables)}
+        if self.optimizer is None:
+            self.optimizer = torch.optim.Adam([group], lr=self.lr, fused=True if self.fused else None)
+        else:
+            self.optimizer.add_param_group(group)
+        self.groups[key] = group
+
+    def remove(self, key: Hashable) -> None:
+        """Forget a set's tensors and their moments."""
+        group = self.groups.pop(key)
+        if self.optimizer is not None:
+            self.optimizer.param_groups = [g for g in self.optimizer.param_groups if g is not group]
+            for variable in group["params"]:
+                self.optimizer.state.pop(variable, None)
+
+    def zero_grad(self) -> None:
+        if self.optimizer is not None:
+            self.optimizer.zero_grad(set_to_none=True)
+
+    def step(self) -> None:
+        if self.optimizer is not None:
+            self.optimizer.step()

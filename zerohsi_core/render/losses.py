@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 SSIM_SIGMA = 1.5  # Gaussian window of SSIM (Wang et al. 2004), as in 3DGS
 SSIM_K1, SSIM_K2 = 0.01, 0.03
+SSIM_BLOCK = 32  # filtered outputs per block: one small band matrix serves every block of an axis
 
 
 @functools.cache
 def _gaussian_band(length: int, size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """The valid 1-D Gaussian filter (`size` taps, normalised) along an axis of `length` samples as a banded
-    matrix: x @ band filters the last axis. [length, length − size + 1]"""
+    """The valid 1-D Gaussian filter (`size` taps, normalised) along `length` samples as a banded matrix:
+    x @ band filters the last axis. [length, length − size + 1]"""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     taps = torch.exp(-(x**2) / (2 * sigma**2))
     taps = taps / taps.sum()
@@ -26,20 +28,31 @@ def _gaussian_band(length: int, size: int, sigma: float, dtype: torch.dtype, dev
     return band.to(dtype=dtype, device=device)
 
 
+def _filter_last(x: Tensor, size: int, sigma: float) -> Tensor:
+    """Valid Gaussian filtering of the last axis, [..., L] → [..., L − size + 1]: the axis is cut into
+    overlapping blocks of SSIM_BLOCK + size − 1 samples, each filtered by one product with a small band
+    matrix (the work of an 11-tap filter, where one band over the whole axis costs L products per sample)."""
+    length = x.shape[-1]
+    out = length - size + 1
+    blocks = -(-out // SSIM_BLOCK)
+    x = F.pad(x, (0, blocks * SSIM_BLOCK + size - 1 - length))
+    band = _gaussian_band(SSIM_BLOCK + size - 1, size, sigma, x.dtype, x.device)  # [B + size − 1, B]
+    filtered = x.unfold(-1, SSIM_BLOCK + size - 1, SSIM_BLOCK) @ band  # [..., blocks, B]
+    return filtered.flatten(-2)[..., :out]
+
+
 def ssim(
     pred: Tensor, target: Tensor, window: int = 11, sigma: float = SSIM_SIGMA, per_image: bool = False
 ) -> Tensor:
     """Mean SSIM of images [C, H, W, 3] in [0, 1]: Gaussian-weighted local statistics over the valid
     positions (no padding), averaged over positions, channels and images (per_image: over positions and
-    channels, [C]). The five local moments of all
-    channels are filtered together by two matrix products with banded Gaussian matrices (one GEMM per
-    axis: fast on any device and size, where small grouped convolutions are not)."""
+    channels, [C]). The five local moments of all channels are filtered together, one axis after the
+    other, by blockwise products with a banded Gaussian matrix (fast on any device and size, where small
+    grouped convolutions are not)."""
     x, y = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)  # [C, 3, H, W]
     stacked = torch.stack([x, y, x * x, y * y, x * y], dim=1)  # [C, 5, 3, H, W]
-    h, w = stacked.shape[-2:]
-    band_w = _gaussian_band(w, window, sigma, pred.dtype, pred.device)  # [W, W']
-    band_h = _gaussian_band(h, window, sigma, pred.dtype, pred.device)  # [H, H']
-    filtered = band_h.T @ (stacked @ band_w)  # [C, 5, 3, H', W']
+    rows = _filter_last(stacked, window, sigma)  # [C, 5, 3, H, W']
+    filtered = _filter_last(rows.transpose(-1, -2), window, sigma)  # [C, 5, 3, W', H'] (order is moot)
     mu_x, mu_y, xx, yy, xy = filtered.unbind(1)
     c1, c2 = SSIM_K1**2, SSIM_K2**2
     var_x, var_y, cov = xx - mu_x.square(), yy - mu_y.square(), xy - mu_x * mu_y

@@ -1,5 +1,7 @@
 """Refinement (Eq. 15–16, S1–S4): lowers L_smooth, keeps joints near the reference, pulls hands to contact."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -80,3 +82,19 @@ def test_vposer_path_optimises_latents(model) -> None:
     # The refined poses are VPoser decodings: re-encoding and decoding them changes little for this net.
     assert decoded.shape == result.params.body_pose.shape
     assert len(result.losses["fit"]) >= 2 and result.losses["fit"][-1] <= result.losses["fit"][0]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the compiled objective runs on CUDA only")
+def test_compiled_refinement_matches_the_eager_one_on_cuda() -> None:
+    cuda = load_body_model(batch_size=T, device="cuda")
+    raw = _noisy_clip(cuda, seed=3)
+    with torch.no_grad():
+        hands = cuda.forward(raw.to(cuda.device, cuda.dtype)).vertices[:, cuda.hand_vertex_ids()]
+    points = hands[:, :1] + torch.tensor([0.0, 0.0, 0.015], device="cuda")  # a contact term that acts
+    options = RefineOptions(iters=60, lr=0.005, lambda_physics=1.0)
+    eager = refine_clip(cuda, raw, options, object_points=points)
+    compiled = refine_clip(cuda, raw, dataclasses.replace(options, compile=True), object_points=points)
+    moved = (eager.joints - cuda.forward(raw.to("cuda")).joints).abs().max()
+    assert moved > 1e-3  # the optimisation did something
+    torch.testing.assert_close(compiled.joints, eager.joints, rtol=0, atol=1e-4)
+    assert compiled.losses["contact"][0] == pytest.approx(eager.losses["contact"][0], rel=1e-4)

@@ -7,10 +7,10 @@ from pytorch_msssim import ssim as reference_ssim
 from zerohsi_core.render.losses import photometric_loss, ssim
 
 
-@pytest.mark.parametrize("window", [11, 5])
-def test_ssim_matches_pytorch_msssim(window: int) -> None:
+@pytest.mark.parametrize(("window", "size"), [(11, (40, 50)), (5, (40, 50)), (11, (75, 110))])
+def test_ssim_matches_pytorch_msssim(window: int, size: tuple[int, int]) -> None:
     g = torch.Generator().manual_seed(1)
-    a = torch.rand(2, 40, 50, 3, dtype=torch.float64, generator=g)
+    a = torch.rand(2, *size, 3, dtype=torch.float64, generator=g)
     b = (a + 0.1 * torch.randn(a.shape, dtype=torch.float64, generator=g)).clamp(0, 1)
     expected = reference_ssim(a.permute(0, 3, 1, 2), b.permute(0, 3, 1, 2), data_range=1.0, win_size=window)
     assert float(ssim(a, b, window)) == pytest.approx(float(expected), abs=1e-6)
