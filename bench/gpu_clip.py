@@ -58,6 +58,7 @@ def steps(cfg: object, frames: int) -> dict[str, int]:
 def profile_stages(pipeline: Pipeline, inputs: ClipInputs, frames: int) -> None:
     """torch.profiler of each stage on the first `frames` frames, the other stages cut to one iteration:
     host (self CPU) against device (self CUDA) time, kernel launches and synchronisations, top operators."""
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     cfg = pipeline.cfg
@@ -68,21 +69,30 @@ def profile_stages(pipeline: Pipeline, inputs: ClipInputs, frames: int) -> None:
         object_masks=None if inputs.object_masks is None else inputs.object_masks[:frames],
         video=dataclasses.replace(inputs.video, meta={}),  # no ground truth for the cut
     )
-    one = {"tracking": {"iters": 1}, "hsi": {"iters": 1, "warmup_iters": 0}, "refine": {"iters": 1}}
+    # The other stages cut short; HSI keeps its batch width (iters = K: a compiled avatar keeps its shape).
+    width = cfg.speed.frames_in_flight
+    short_stage = {
+        "tracking": {"iters": 1},
+        "hsi": {"iters": width, "warmup_iters": 0},
+        "refine": {"iters": 1},
+    }
+    profiled = {"tracking": {}, "hsi": {"iters": 60}, "refine": {"iters": 100}}  # keep the traces small
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
     for stage, timing in (("tracking", "tracking"), ("hsi", "hsi"), ("refine", "refinement")):
-        sections = {k: dataclasses.replace(getattr(cfg, k), **v) for k, v in one.items() if k != stage}
-        if stage == "hsi":  # 60 iterations a frame (30 of them warm-up) keep the trace small
-            sections["hsi"] = dataclasses.replace(cfg.hsi, iters=60)
+        sections = {
+            key: dataclasses.replace(getattr(cfg, key), **(profiled[key] if key == stage else value))
+            for key, value in short_stage.items()
+        }
         pipeline.cfg = dataclasses.replace(cfg, **sections)
         with profile(activities=activities) as prof:
             result = pipeline.reconstruct(short)
         events = prof.key_averages()
-        cpu = sum(e.self_cpu_time_total for e in events) / 1e6
-        cuda = sum(getattr(e, "self_device_time_total", 0) for e in events) / 1e6
+        cpu = events.self_cpu_time_total / 1e6
+        cuda = sum(e.self_device_time_total for e in events if e.device_type == DeviceType.CUDA) / 1e6
         count = {e.key: e.count for e in events}
-        launches = count.get("cudaLaunchKernel", 0) + count.get("cuLaunchKernel", 0)
-        syncs = sum(n for k, n in count.items() if "Synchronize" in k or k.startswith("cudaMemcpy"))
+        launch = ("cudaLaunchKernel", "cuLaunchKernel")
+        launches = sum(n for key, n in count.items() if key.startswith(launch))
+        syncs = sum(n for key, n in count.items() if "Synchronize" in key or key.startswith("cudaMemcpy"))
         print(
             f"profile {stage}: {result.timings[timing]:.2f} s wall (profiled), host {cpu:.2f} s, "
             f"device {cuda:.2f} s, {launches} kernel launches, {syncs} syncs/copies",
