@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -121,13 +123,42 @@ def _objective(
     current = params.replace(transl=transl, global_orient=orient, body_pose=body_pose)
     out = model.forward(current, check_finite=False)
     fit = fit_loss(reference, out.joints[:, :NUM_BODY_JOINTS]).mean()
-    contact = contact_loss(out.vertices[:, hand_ids], points, options.contact_eps).mean()
+    if points is None:  # no object: no contact term (and no zero-size reduction for the compiler)
+        contact = fit.new_zeros(())
+    else:
+        contact = contact_loss(out.vertices[:, hand_ids], points, options.contact_eps).mean()
     smooth = smooth_loss(body_pose)
     total = fit + options.lambda_physics * physics_loss(contact, smooth, options)
     return total, fit, contact, smooth
 
 
-_compiled_objective = functools.cache(lambda: torch.compile(_objective))
+def _descend(objective: Callable[..., tuple[Tensor, ...]], *args: Any) -> tuple[Tensor, ...]:
+    """The objective's terms at the variables (the last three arguments), gradients of the total in them."""
+    terms = objective(*args)
+    terms[0].backward()
+    return terms
+
+
+class _CompiledObjective:
+    """`_descend` of `_objective` through torch.compile; if the compiler fails on this machine (a Triton
+    or C++ tool chain problem), a warning says so and the objective runs eagerly from then on."""
+
+    def __init__(self) -> None:
+        self.compiled: Callable[..., tuple[Tensor, ...]] | None = torch.compile(_objective)
+
+    def __call__(self, *args: Any) -> tuple[Tensor, ...]:
+        if self.compiled is not None:
+            try:
+                return _descend(self.compiled, *args)
+            except Exception as exc:  # noqa: BLE001 — any compiler failure falls back to the same maths
+                log.warning("torch.compile of the refinement objective failed, running it eagerly: %s", exc)
+                self.compiled = None
+                for variable in args[-3:]:
+                    variable.grad = None
+        return _descend(_objective, *args)
+
+
+_compiled_objective = functools.cache(_CompiledObjective)
 
 
 def refine_clip(
@@ -166,15 +197,14 @@ def refine_clip(
         pose_var = params.body_pose.clone().requires_grad_(True)
 
     on_gpu = options.compile and model.device.type == "cuda"  # inductor on the CPU was slower
-    objective = _compiled_objective() if on_gpu else _objective
+    descend = _compiled_objective() if on_gpu else functools.partial(_descend, _objective)
     optimizer = torch.optim.Adam([transl, orient, pose_var], lr=options.lr, fused=True if on_gpu else None)
     history: dict[str, list[float]] = {"total": [], "fit": [], "contact": [], "smooth": []}
     for it in range(options.iters):
         check(cancel)
         optimizer.zero_grad(set_to_none=True)
         variables = (transl, orient, pose_var)
-        terms = objective(model, vposer, params, reference, points, hand_ids, options, *variables)
-        terms[0].backward()
+        terms = descend(model, vposer, params, reference, points, hand_ids, options, *variables)
         optimizer.step()
         if it % options.report_every == 0 or it == options.iters - 1:
             for key, value in zip(history, terms, strict=True):

@@ -8,7 +8,13 @@ import torch
 from zerohsi_core.body.joints import NUM_BODY_JOINTS
 from zerohsi_core.body.model import load_body_model
 from zerohsi_core.body.prior import VPoser
-from zerohsi_core.optimize.refine import RefineOptions, contact_loss, refine_clip, smooth_loss
+from zerohsi_core.optimize.refine import (
+    RefineOptions,
+    _compiled_objective,
+    contact_loss,
+    refine_clip,
+    smooth_loss,
+)
 
 T = 8
 
@@ -96,5 +102,6 @@ def test_compiled_refinement_matches_the_eager_one_on_cuda() -> None:
     compiled = refine_clip(cuda, raw, dataclasses.replace(options, compile=True), object_points=points)
     moved = (eager.joints - cuda.forward(raw.to("cuda")).joints).abs().max()
     assert moved > 1e-3  # the optimisation did something
+    assert _compiled_objective().compiled is not None  # compiled, not fallen back to the eager objective
     torch.testing.assert_close(compiled.joints, eager.joints, rtol=0, atol=1e-4)
     assert compiled.losses["contact"][0] == pytest.approx(eager.losses["contact"][0], rel=1e-4)
