@@ -78,7 +78,7 @@ def profile_stages(pipeline: Pipeline, inputs: ClipInputs, frames: int) -> None:
     }
     profiled = {"tracking": {}, "hsi": {"iters": 60}, "refine": {"iters": 100}}  # keep the traces small
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    for stage, timing in (("tracking", "tracking"), ("hsi", "hsi"), ("refine", "refinement")):
+    for stage, timing in (("hsi", "hsi"), ("refine", "refinement"), ("tracking", "tracking")):
         sections = {
             key: dataclasses.replace(getattr(cfg, key), **(profiled[key] if key == stage else value))
             for key, value in short_stage.items()

@@ -91,16 +91,16 @@ def test_vposer_path_optimises_latents(model) -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the compiled objective runs on CUDA only")
-def test_compiled_refinement_matches_the_eager_one_on_cuda() -> None:
+def test_compiled_refinement_matches_the_eager_one_on_cuda(model) -> None:
     cuda = load_body_model(batch_size=T, device="cuda")
-    raw = _noisy_clip(cuda, seed=3)
+    raw = _noisy_clip(model, seed=3).to(cuda.device, cuda.dtype)
     with torch.no_grad():
-        hands = cuda.forward(raw.to(cuda.device, cuda.dtype)).vertices[:, cuda.hand_vertex_ids()]
+        hands = cuda.forward(raw).vertices[:, cuda.hand_vertex_ids()]
     points = hands[:, :1] + torch.tensor([0.0, 0.0, 0.015], device="cuda")  # a contact term that acts
     options = RefineOptions(iters=60, lr=0.005, lambda_physics=1.0)
     eager = refine_clip(cuda, raw, options, object_points=points)
     compiled = refine_clip(cuda, raw, dataclasses.replace(options, compile=True), object_points=points)
-    moved = (eager.joints - cuda.forward(raw.to("cuda")).joints).abs().max()
+    moved = (eager.joints - cuda.forward(raw).joints).abs().max()
     assert moved > 1e-3  # the optimisation did something
     assert _compiled_objective().compiled is not None  # compiled, not fallen back to the eager objective
     torch.testing.assert_close(compiled.joints, eager.joints, rtol=0, atol=1e-4)
