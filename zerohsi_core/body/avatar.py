@@ -110,7 +110,7 @@ class GaussianAvatar(nn.Module):
         nn.init.zeros_(self.color_out.weight)
         nn.init.zeros_(self.color_out.bias)
         self.to(device, dtype)
-        self._compiled: dict[str, Callable[..., tuple[Tensor, ...]]] = {}  # per torch.compile mode
+        self._compiled: Callable[..., tuple[Tensor, ...]] | None = None
 
     @property
     def num_gaussians(self) -> int:
@@ -177,17 +177,14 @@ class GaussianAvatar(nn.Module):
         rgb = self.colors(geometry, centers.to(geometry.means)[:, None])[:, 0]
         return geometry.means, geometry.quats, geometry.log_scales, geometry.opacity_logits, rgb
 
-    def posed(self, params: SmplxParams, centers: Tensor, mode: str | None = None) -> tuple[Tensor, ...]:
-        """`posed_gaussians`, eager (mode None) or through torch.compile in that mode (compiled on first
-        use; a new batch size compiles again, so callers keep theirs fixed). With "reduce-overhead" the
-        step is replayed as CUDA graphs, and the outputs of a call live until the next call."""
-        if mode is None:
+    def posed(self, params: SmplxParams, centers: Tensor, compiled: bool = False) -> tuple[Tensor, ...]:
+        """`posed_gaussians`, through torch.compile when `compiled` (compiled on first use; a new batch
+        size compiles again, so callers keep theirs fixed)."""
+        if not compiled:
             return self.posed_gaussians(params, centers)
-        if mode not in self._compiled:
-            self._compiled[mode] = torch.compile(self.posed_gaussians, mode=mode)
-        if mode == "reduce-overhead":
-            torch.compiler.cudagraph_mark_step_begin()  # the previous call's outputs are dead
-        return self._compiled[mode](params, centers)
+        if self._compiled is None:
+            self._compiled = torch.compile(self.posed_gaussians)
+        return self._compiled(params, centers)
 
     def render_entity(
         self, params: SmplxParams, camera: Camera | Sequence[Camera]

@@ -69,7 +69,6 @@ class HsiOptions:
     crop_margin: float = 0.25  # the window: boxes grown by this share of their size …
     crop_min_pixels: int = 48  # … and by at least this many pixels per side
     compile: bool = False  # the avatar's deformation and colours through torch.compile (CUDA only)
-    cuda_graphs: bool = False  # … replayed as CUDA graphs (torch.compile mode "reduce-overhead")
     frames_in_flight: int = 1  # frames optimised together, staggered by iters / K (1: strictly sequential)
 
     @classmethod
@@ -89,7 +88,6 @@ class HsiOptions:
             crop_margin=speed.crop_margin,
             crop_min_pixels=speed.crop_min_pixels,
             compile=speed.compile and optimized,
-            cuda_graphs=speed.cuda_graphs and speed.compile and optimized,
             frames_in_flight=speed.frames_in_flight if optimized else 1,
         )
 
@@ -164,15 +162,15 @@ class _SceneRenderer:
         scene: Sequence[tuple[str, GaussianCloud]],
         obj: GaussianCloud | None,
         options: RenderOptions,
-        mode: str | None = None,
+        compiled: bool = False,
     ) -> None:
         self.avatar, self.scene, self.obj, self.options = avatar, list(scene), obj, options
-        self.mode = mode if avatar.bary.device.type == "cuda" else None  # inductor on CPU was slower
+        self.compiled = compiled and avatar.bary.device.type == "cuda"  # inductor on CPU was slower
 
     def culled(self, views: Sequence[Camera]) -> _SceneRenderer:
         """This renderer with only the scene Gaussians that can reach one of the views' images."""
         scene = [(name, cull(cloud, views, self.options)) for name, cloud in self.scene]
-        return _SceneRenderer(self.avatar, scene, self.obj, self.options, self.mode)
+        return _SceneRenderer(self.avatar, scene, self.obj, self.options, self.compiled)
 
     def __call__(
         self,
@@ -193,7 +191,7 @@ class _SceneRenderer:
             params = SmplxParams.cat([params, *[filler] * (pad - params.batch_size)])
         if len(centers) < params.batch_size:
             centers = torch.cat([centers, centers[-1:].expand(params.batch_size - len(centers), 3)])
-        means, quats, log_scales, opacity_logits, rgb = self.avatar.posed(params, centers, self.mode)
+        means, quats, log_scales, opacity_logits, rgb = self.avatar.posed(params, centers, self.compiled)
         sh = torch.zeros(means.shape[1], 1, 3, dtype=means.dtype, device=means.device)
         bodies = [GaussianCloud(means[b], quats[b], log_scales[b], opacity_logits[b], sh) for b in range(B)]
         entities: list[tuple[str, BatchEntity]] = list(self.scene)
@@ -375,9 +373,8 @@ def optimize_clip(
     schedule = Staggered(T, options.iters, options.frames_in_flight)
     # Inputs are checked once here; inside the loop a NaN shows up in the frame's final loss instead.
     inner = dataclasses.replace(render_options, check_finite=False)
-    mode = ("reduce-overhead" if options.cuda_graphs else "default") if options.compile else None
-    draw = _SceneRenderer(avatar, scene, obj, inner, mode)
-    pad = schedule.width if draw.mode and schedule.width > 1 else 0  # one batch size when compiled
+    draw = _SceneRenderer(avatar, scene, obj, inner, options.compile)
+    pad = schedule.width if draw.compiled and schedule.width > 1 else 0  # one batch size when compiled
     depth0 = None
     object_pose = None if initial_object_pose is None else initial_object_pose.to(initial.transl)
     if object_pose is not None and targets.object_masks is not None:
