@@ -182,7 +182,7 @@ class SpeedConfig:
     path: str = "optimized"  # optimized | reference (the straightforward full-frame loop, the baseline)
     crop_margin: float = 0.25  # optimized: crop box = mask/body box grown by this share of its size
     crop_min_pixels: int = 48  # optimized: and by at least this many pixels on each side
-    compile: bool = True  # optimized HSI on CUDA: the avatar's deformation and colours via torch.compile
+    compile: bool = True  # optimized path on CUDA: the avatar (HSI) and the refinement objective compiled
     frames_in_flight: int = 1  # optimized HSI: K frames at once, t starting iters/K steps after t−1 (GPU: 6)
 
 
