@@ -28,12 +28,15 @@ def _gaussian_band(length: int, size: int, sigma: float, dtype: torch.dtype, dev
     return band.to(dtype=dtype, device=device)
 
 
-def _filter_last(x: Tensor, size: int, sigma: float) -> Tensor:
-    """Valid Gaussian filtering of the last axis, [..., L] → [..., L − size + 1]: the axis is cut into
-    overlapping blocks of SSIM_BLOCK + size − 1 samples, each filtered by one product with a small band
-    matrix (the work of an 11-tap filter, where one band over the whole axis costs L products per sample)."""
+def _filter_last(x: Tensor, size: int, sigma: float, blocked: bool) -> Tensor:
+    """Valid Gaussian filtering of the last axis, [..., L] → [..., L − size + 1], as products with a banded
+    matrix: one band over the whole axis, or (blocked) the axis cut into overlapping blocks of
+    SSIM_BLOCK + size − 1 samples that share one small band — the work of a `size`-tap filter instead of
+    L products per sample (faster on a GPU for large windows; slower on the CPU, whose images are small)."""
     length = x.shape[-1]
     out = length - size + 1
+    if not blocked:
+        return x @ _gaussian_band(length, size, sigma, x.dtype, x.device)
     blocks = -(-out // SSIM_BLOCK)
     x = F.pad(x, (0, blocks * SSIM_BLOCK + size - 1 - length))
     band = _gaussian_band(SSIM_BLOCK + size - 1, size, sigma, x.dtype, x.device)  # [B + size − 1, B]
@@ -47,12 +50,15 @@ def ssim(
     """Mean SSIM of images [C, H, W, 3] in [0, 1]: Gaussian-weighted local statistics over the valid
     positions (no padding), averaged over positions, channels and images (per_image: over positions and
     channels, [C]). The five local moments of all channels are filtered together, one axis after the
-    other, by blockwise products with a banded Gaussian matrix (fast on any device and size, where small
-    grouped convolutions are not)."""
+    other, by products with a banded Gaussian matrix (fast on any device and size, where small grouped
+    convolutions are not; blockwise on CUDA)."""
     x, y = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)  # [C, 3, H, W]
     stacked = torch.stack([x, y, x * x, y * y, x * y], dim=1)  # [C, 5, 3, H, W]
-    rows = _filter_last(stacked, window, sigma)  # [C, 5, 3, H, W']
-    filtered = _filter_last(rows.transpose(-1, -2), window, sigma)  # [C, 5, 3, W', H'] (order is moot)
+    blocked = stacked.is_cuda
+    rows = _filter_last(stacked, window, sigma, blocked)  # [C, 5, 3, H, W']
+    filtered = _filter_last(
+        rows.transpose(-1, -2), window, sigma, blocked
+    )  # [C, 5, 3, W', H'] (order is moot)
     mu_x, mu_y, xx, yy, xy = filtered.unbind(1)
     c1, c2 = SSIM_K1**2, SSIM_K2**2
     var_x, var_y, cov = xx - mu_x.square(), yy - mu_y.square(), xy - mu_x * mu_y

@@ -4,7 +4,7 @@ import pytest
 import torch
 from pytorch_msssim import ssim as reference_ssim
 
-from zerohsi_core.render.losses import photometric_loss, ssim
+from zerohsi_core.render.losses import _filter_last, _gaussian_band, photometric_loss, ssim
 
 
 @pytest.mark.parametrize(("window", "size"), [(11, (40, 50)), (5, (40, 50)), (11, (75, 110))])
@@ -15,6 +15,19 @@ def test_ssim_matches_pytorch_msssim(window: int, size: tuple[int, int]) -> None
     expected = reference_ssim(a.permute(0, 3, 1, 2), b.permute(0, 3, 1, 2), data_range=1.0, win_size=window)
     assert float(ssim(a, b, window)) == pytest.approx(float(expected), abs=1e-6)
     assert float(ssim(a, a, window)) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_blocked_filter_equals_the_whole_band() -> None:
+    """The blockwise Gaussian filter (used on CUDA) computes the whole-axis band product."""
+    x = torch.rand(2, 3, 7, 100, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    whole = _filter_last(x, 11, 1.5, blocked=False)
+    assert whole.shape == (2, 3, 7, 90)
+    torch.testing.assert_close(_filter_last(x, 11, 1.5, blocked=True), whole, rtol=0, atol=1e-12)
+    torch.testing.assert_close(_filter_last(x[..., :40], 5, 1.5, blocked=True), x[..., :40] @ _band(40, 5))
+
+
+def _band(length: int, size: int) -> torch.Tensor:
+    return _gaussian_band(length, size, 1.5, torch.float64, torch.device("cpu"))
 
 
 def test_window_loss_differs_from_the_full_frame_by_a_constant() -> None:
