@@ -22,7 +22,7 @@ from zerohsi_core.body.model import BodyModel
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.prior import VPoser
 from zerohsi_core.config import Config
-from zerohsi_core.errors import InputError
+from zerohsi_core.errors import InputError, ZeroHSIError
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 
 STAGE = "refinement"
@@ -150,6 +150,8 @@ class _CompiledObjective:
         if self.compiled is not None:
             try:
                 return _descend(self.compiled, *args)
+            except ZeroHSIError:
+                raise  # bad input: the eager objective would say the same
             except Exception as exc:  # noqa: BLE001 — any compiler failure falls back to the same maths
                 log.warning("torch.compile of the refinement objective failed, running it eagerly: %s", exc)
                 self.compiled = None
