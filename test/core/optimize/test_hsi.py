@@ -21,10 +21,9 @@ from zerohsi_core.optimize.hsi import (
     _Batch,
     _SceneRenderer,
     _start_frame,
-    centre_loss,
-    mask_centre,
     optimize_clip,
 )
+from zerohsi_core.optimize.object_losses import centre_loss, mask_centre
 from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.scene import build_object
