@@ -260,18 +260,16 @@ class _Batch:
 
     @functools.cached_property
     def base(self) -> SmplxParams:
-        """The bodies' fields that the frames keep from their predecessors (all but r, φ, Θ), with the
-        padding rows: built once per batch."""
-        rows = [f.previous for f in self.frames]
-        return SmplxParams.cat(rows + rows[-1:] * max(0, self.pad - len(rows))).detach()
+        """The bodies' fields that the frames keep from their predecessors (all but r, φ, Θ): built once
+        per batch."""
+        return SmplxParams.cat([f.previous for f in self.frames]).detach()
 
     def bodies(self) -> SmplxParams:
-        """The frames' current bodies (padding rows repeat the last frame's, detached)."""
-        extra = self.base.batch_size - len(self.frames)
+        """The frames' current bodies: a step only concatenates r, φ and Θ (the renderer pads the batch
+        for a compiled avatar)."""
 
         def rows(name: str) -> Tensor:
-            value = torch.cat([getattr(f, name) for f in self.frames])
-            return torch.cat([value, value[-1:].detach().expand(extra, *value.shape[1:])]) if extra else value
+            return torch.cat([getattr(f, name) for f in self.frames])
 
         return self.base.replace(transl=rows("transl"), global_orient=rows("orient"), body_pose=rows("pose"))
 
