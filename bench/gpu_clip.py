@@ -56,7 +56,7 @@ def steps(cfg: object, frames: int) -> dict[str, int]:
 
 
 def profile_stages(pipeline: Pipeline, inputs: ClipInputs, frames: int) -> None:
-    """torch.profiler of each stage on the first `frames` frames, the other stages cut to one iteration:
+    """torch.profiler of each stage on the first `frames` frames, the other stages cut short:
     host (self CPU) against device (self CUDA) time, kernel launches and synchronisations, top operators."""
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
