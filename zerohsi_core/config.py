@@ -160,6 +160,8 @@ class HsiConfig:
     lambda_depth: float = 1e-3  # Eq. 14
     color_every: int = 5  # colour network fine-tuned every 5 steps
     color_lr: float = 1e-5
+    pose_init: str = "previous"  # Θ_t starts at: previous (Θ_{t−1}) | scripted (noisy truth; pose_init.py)
+    pose_init_noise_deg: float = 5.0  # scripted: σ of each joint's random rotation, per axis
 
 
 @dataclass(frozen=True)

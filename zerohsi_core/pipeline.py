@@ -28,6 +28,7 @@ from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.metrics.truth import ground_truth_errors
 from zerohsi_core.optimize.hsi import HUMAN, OBJECT, HsiOptions, HsiTargets, optimize_clip
+from zerohsi_core.optimize.pose_init import create_pose_initializer
 from zerohsi_core.optimize.refine import RefineOptions, refine_clip
 from zerohsi_core.preview import render_options
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
@@ -295,6 +296,7 @@ class Pipeline:
         static, obj, initial, camera = inputs.static, inputs.obj, inputs.initial, inputs.camera
         frames, human_masks, object_masks = inputs.frames, inputs.human_masks, inputs.object_masks
         obj_local, pose0, video, prompt = inputs.obj_local, inputs.pose0, inputs.video, inputs.prompt
+        pose_init = create_pose_initializer(cfg, video.meta)  # before the long work: a bad name fails now
         clock = StageClock(self.device)
         track = track_camera(
             static,
@@ -317,6 +319,7 @@ class Pipeline:
             pose0,
             HsiOptions.from_config(cfg),
             self.render_options,
+            pose_init,
             progress=progress,
             cancel=cancel,
         )

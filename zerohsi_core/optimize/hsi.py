@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -23,6 +23,7 @@ from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
 from zerohsi_core.optimize.object_losses import depth_loss, mask_centre, mask_centres, mean_depth, window_grid
+from zerohsi_core.optimize.pose_init import PoseInitializer, previous_pose
 from zerohsi_core.optimize.schedule import GroupedAdam, Staggered
 from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from zerohsi_core.render.crop import (
@@ -42,15 +43,6 @@ from zerohsi_core.scene.gaussians import GaussianCloud
 
 STAGE = "hsi"
 HUMAN, OBJECT = "human", "object"
-
-# (frame index, frame [H,W,3], previous parameters [1]) → body pose Θ_t [1,21,3]. The default keeps Θ_{t−1};
-# an external per-frame estimator (SMPLer-X in the paper) plugs in here.
-PoseInitializer = Callable[[int, Tensor, SmplxParams], Tensor]
-
-
-def previous_pose(_t: int, _frame: Tensor, previous: SmplxParams) -> Tensor:
-    """Default pose initialiser: Θ_t starts at Θ_{t−1}."""
-    return previous.body_pose
 
 
 @dataclass(frozen=True)
