@@ -20,7 +20,7 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import Config
 from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
-from zerohsi_core.geometry.rotations import matrix_to_rot6d
+from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d
 from zerohsi_core.geometry.se3 import se3_from_rot6d
 from zerohsi_core.optimize.object_losses import depth_loss, mask_centre, mask_centres, mean_depth, window_grid
 from zerohsi_core.optimize.pose_init import PoseInitializer, previous_pose
@@ -63,6 +63,7 @@ class HsiOptions:
     crop_min_pixels: int = 48  # … and by at least this many pixels per side
     compile: bool = False  # the avatar's deformation and colours through torch.compile (CUDA only)
     frames_in_flight: int = 1  # frames optimised together, staggered by iters / K (1: strictly sequential)
+    velocity_init: float = 0.0  # r_t, φ_t start at t−1's moved on by this share of the motion t−2 → t−1
 
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:
@@ -82,6 +83,7 @@ class HsiOptions:
             crop_min_pixels=speed.crop_min_pixels,
             compile=speed.compile and optimized,
             frames_in_flight=speed.frames_in_flight if optimized else 1,
+            velocity_init=h.velocity_init,
         )
 
 
@@ -340,11 +342,17 @@ def optimize_clip(
     batch: _Batch | None = None
     color_optimizer: torch.optim.Optimizer | None = None
     color_phase = 0
+
+    def estimate_of(t: int) -> tuple[SmplxParams, Tensor | None]:
+        return running[t].estimate() if t in running else results[t][:2]
+
     for step in range(schedule.steps):
         check(cancel)
         for t in schedule.starting(step):
             # Frame t starts from frame t−1's estimate: its final one if done, else its current one.
-            previous, previous_object = running[t - 1].estimate() if t - 1 in running else results[t - 1][:2]
+            previous, previous_object = estimate_of(t - 1)
+            if options.velocity_init and t >= 2:
+                previous = _extrapolated(previous, estimate_of(t - 2)[0], options.velocity_init)
             body_pose = pose_init(t, targets.frames[t], previous)
             running[t] = _start_frame(t, previous, previous_object, body_pose, targets, draw, options)
             adam.add(t, running[t].variables())
@@ -381,6 +389,15 @@ def optimize_clip(
     object_poses = None if object_pose is None else torch.stack([results[t][1] for t in range(T)])
     losses = torch.stack([results[t][2] for t in range(T)])
     return HsiResult(params, object_poses, losses, [results[t][3] for t in range(T)])
+
+
+def _extrapolated(last: SmplxParams, before: SmplxParams, share: float) -> SmplxParams:
+    """`last` with r and φ moved on by `share` of their motion from `before` to `last` (1: constant
+    velocity; below 1 a motion the fit does not confirm dies out instead of running on)."""
+    rotation = axis_angle_to_matrix(last.global_orient)
+    turn = matrix_to_axis_angle(rotation @ axis_angle_to_matrix(before.global_orient).transpose(-1, -2))
+    orient = matrix_to_axis_angle(axis_angle_to_matrix(share * turn) @ rotation)
+    return last.replace(transl=last.transl + share * (last.transl - before.transl), global_orient=orient)
 
 
 def _finish(

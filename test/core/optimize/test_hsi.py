@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from torch import Tensor
 
 from zerohsi_core.body.avatar import GaussianAvatar
 from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_JOINTS
@@ -11,7 +12,7 @@ from zerohsi_core.body.model import load_body_model
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at
-from zerohsi_core.geometry.rotations import axis_angle_to_matrix
+from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from zerohsi_core.geometry.se3 import make_se3
 from zerohsi_core.optimize.hsi import (
     HUMAN,
@@ -19,6 +20,7 @@ from zerohsi_core.optimize.hsi import (
     HsiOptions,
     HsiTargets,
     _Batch,
+    _extrapolated,
     _SceneRenderer,
     _start_frame,
     optimize_clip,
@@ -190,3 +192,51 @@ def test_frames_in_flight_batch_frames_and_keep_the_accuracy(setup, monkeypatch)
         for k, r in results.items()
     }
     assert float(shift[1].max()) < 0.03 and bool((shift[2] < shift[1] + 0.008).all()), shift
+
+
+def _turned(params: SmplxParams, degrees: float, step: float) -> SmplxParams:
+    """params turned about the vertical (world frame) and moved along x."""
+    turn = axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.radians(degrees)]))
+    orient = matrix_to_axis_angle(turn @ axis_angle_to_matrix(params.global_orient))
+    return params.replace(global_orient=orient, transl=params.transl + torch.tensor([step, 0.0, 0.0]))
+
+
+def _yaw_error_deg(a: SmplxParams, b: SmplxParams) -> Tensor:
+    rotations = [axis_angle_to_matrix(p.global_orient.double()) for p in (a, b)]  # acos near 1: float64
+    relative = rotations[0].transpose(-1, -2) @ rotations[1]
+    cos = ((relative.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
+    return torch.rad2deg(torch.acos(cos))
+
+
+def test_velocity_init_moves_root_and_orientation_on() -> None:
+    start = standing_params(load_body_model(), (0.0, 0.0), 0.3, body_pose=arms_down_pose())
+    before, last = _turned(start, 10.0, 0.02), _turned(start, 30.0, 0.07)
+    for share, degrees, x in ((1.0, 50.0, 0.12), (0.5, 40.0, 0.095), (0.0, 30.0, 0.07)):
+        moved = _extrapolated(last, before, share)
+        want = _turned(start, degrees, x)
+        assert torch.allclose(moved.transl, want.transl, atol=1e-6), share
+        assert float(_yaw_error_deg(moved, want)) < 1e-3, share
+        assert torch.equal(moved.body_pose, last.body_pose)
+
+
+def test_velocity_init_keeps_up_with_a_steady_turn(setup) -> None:
+    """A body turning 8° and stepping 2 cm per frame, r and φ fitted with 4 steps a frame (Adam moves a
+    parameter by about lr per step): started at t−1's values the fit falls further behind every frame;
+    moved on by the motion t−2 → t−1 (hsi.velocity_init = 1) its lag stops growing."""
+    model, avatar, _, camera = setup
+    start = standing_params(model, (0.0, 0.0), 0.3, body_pose=arms_down_pose())
+    truth = [_turned(start, 8.0 * t, 0.02 * t) for t in range(5)]
+    options = RenderOptions(backend="torch", background=(0.9, 0.9, 0.9))
+    draw = _SceneRenderer(avatar, [], None, options)
+    with torch.no_grad():
+        outs = [draw(p, None, [camera]) for p in truth]
+    frames, masks = torch.cat([o.rgb for o in outs]), torch.cat([o.alpha for o in outs])
+    targets = HsiTargets(frames, masks, None, [camera] * 5)
+    errors = {}
+    for share in (0.0, 1.0):
+        hsi = HsiOptions(iters=4, warmup_iters=4, lr=1e-2, velocity_init=share)  # r and φ only
+        result = optimize_clip(avatar, [], targets, start, options=hsi, render_options=options)
+        errors[share] = _yaw_error_deg(result.params, SmplxParams.cat(truth))
+    lag, kept = errors[0.0].tolist(), errors[1.0].tolist()  # degrees per frame
+    assert lag[-1] > 2 * 8.0 and lag[-1] > lag[-2] + 3.0, errors  # the lag grows by frames' turns …
+    assert kept[-1] < 0.6 * lag[-1] and kept[-1] < kept[2] + 1.5, errors  # … with velocity_init it stops
