@@ -2,13 +2,14 @@
 variants, and single frames fitted from the true previous frame.
 
     python bench/hsi_errors.py --set speed.frames_in_flight=6 --chains ";hsi.velocity_init=1"
-    python bench/hsi_errors.py --oracle 4,8,11,12,14,24,26,40 --chains ""
+    python bench/hsi_errors.py --oracle 4,8,11,12,14,24,26,40 --chains -
 
-One scripted clip (paper profile, 1024², stand-in body) is made once. For each chain (a comma-separated set of
-dotted overrides; chains separated by ";") it prints per frame: the raw MPJPE of the 22 body joints, the
-global-orientation error (degrees) and the root error, and L_rgb at the estimate against L_rgb at the truth.
---oracle fits each listed frame t alone from the true state of t−1 (the paper's schedule, one frame in
-flight): how far one frame's optimisation gets when nothing before it went wrong.
+One scripted clip (paper profile, 1024², stand-in body) is made once. For each chain (a comma-separated set
+of dotted overrides, empty for the defaults; chains separated by ";"; "-" for none) it prints per frame the
+raw MPJPE of the 22 body joints, the global-orientation error (degrees) and the root error, and L_rgb at the
+estimate against L_rgb at the truth. --oracle fits each listed frame t alone from the true state of t−1 (the
+paper's schedule, one frame in flight): how far one frame's optimisation gets when nothing before it went
+wrong.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=51)
     parser.add_argument("--scene", default="living_room")
     parser.add_argument("--prompt", default="The person is sitting on the sofa.")
-    parser.add_argument("--chains", default="speed.frames_in_flight=6", help="';'-separated override sets")
+    parser.add_argument("--chains", default="", help="';'-separated override sets ('-': no chain)")
     parser.add_argument("--oracle", default="", help="comma-separated frames fitted from the true t−1")
     parser.add_argument("--set", action="append", default=[], help="overrides for every run")
     return parser.parse_args(argv)
@@ -84,9 +85,9 @@ def main(argv: list[str]) -> int:
 
     motion = joint_errors_mm(true_joints[1:], true_joints[:-1]).mean(-1)
     print(row("motion mm/frame", motion), flush=True)
-    for chain in filter(None, args.chains.split(";")):
+    for chain in [] if args.chains == "-" else args.chains.split(";"):
         pipeline.avatar.load_state_dict(avatar_state)
-        pipeline.cfg = load_config(profile="paper", overrides=[*overrides, *chain.split(",")])
+        pipeline.cfg = load_config(profile="paper", overrides=[*overrides, *filter(None, chain.split(","))])
         start = time.perf_counter()
         result = pipeline.reconstruct(inputs)
         pipeline.avatar.load_state_dict(avatar_state)
