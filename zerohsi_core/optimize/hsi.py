@@ -314,6 +314,9 @@ def optimize_clip(
     from frame t−1's estimate, on the schedule of `Staggered` (options.frames_in_flight; 1 = the paper's
     strictly sequential one). The frames in flight take their steps together in one batched render."""
     options, render_options = options or HsiOptions(), render_options or RenderOptions()
+    if not 0.0 <= options.velocity_init <= 1.0:  # also rejects NaN
+        share = options.velocity_init
+        raise InputError(f"hsi.velocity_init is a share of the motion t−2 → t−1 in [0, 1], got {share}")
     T = len(targets.frames)
     if initial.batch_size != 1 or len(targets.cameras) != T or targets.human_masks.shape[0] != T:
         raise InputError(

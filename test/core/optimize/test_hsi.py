@@ -11,6 +11,7 @@ from zerohsi_core.body.joints import JOINT_INDEX, NUM_BODY_JOINTS
 from zerohsi_core.body.model import load_body_model
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params
+from zerohsi_core.errors import InputError
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from zerohsi_core.geometry.se3 import make_se3
@@ -217,6 +218,9 @@ def test_velocity_init_moves_root_and_orientation_on() -> None:
         assert torch.allclose(moved.transl, want.transl, atol=1e-6), share
         assert float(_yaw_error_deg(moved, want)) < 1e-3, share
         assert torch.equal(moved.body_pose, last.body_pose)
+    for share in (float("nan"), 1.5):
+        with pytest.raises(InputError, match="velocity_init"):
+            optimize_clip(None, [], None, start, options=HsiOptions(velocity_init=share))  # type: ignore[arg-type]
 
 
 def test_velocity_init_keeps_up_with_a_steady_turn(setup) -> None:
