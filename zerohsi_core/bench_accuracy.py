@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerohsi_core.config import Config, apply_overrides
+from zerohsi_core.errors import Cancelled, ZeroHSIError
 from zerohsi_core.metrics.physical import physical_metrics
 from zerohsi_core.pipeline import InteractionRequest, Pipeline
 
@@ -77,29 +78,50 @@ def run_benchmark(
     variants: Sequence[str] = ("clean", "degraded"),
     seed: int = 0,
     log: Callable[[str], None] = print,
+    report: Path | None = None,
 ) -> list[dict[str, object]]:
-    """Every case in every variant; one row per run."""
+    """Every case in every variant; one row per run. A case whose reconstruction fails (the video lost the
+    person, the fit diverged) becomes a row with its "error" and the others still run; with `report`, the
+    report is rewritten after every row, so a run stopped part-way keeps the rows it finished."""
     rows: list[dict[str, object]] = []
     for variant in variants:
         pipeline = Pipeline(apply_overrides(cfg, DEGRADED) if variant == "degraded" else cfg)
         for case in cases:
-            errors = run_case(pipeline, case, seed)
-            rows.append({"case": case.name, "variant": variant, **errors})
-            log(f"{case.name:>10} {variant:>8}: " + ", ".join(f"{k} {v:.2f}" for k, v in errors.items()))
+            try:
+                errors = run_case(pipeline, case, seed)
+            except Cancelled:
+                raise
+            except ZeroHSIError as err:
+                rows.append({"case": case.name, "variant": variant, "error": str(err)})
+                log(f"{case.name:>10} {variant:>8}: failed: {err}")
+            else:
+                rows.append({"case": case.name, "variant": variant, **errors})
+                log(f"{case.name:>10} {variant:>8}: " + ", ".join(f"{k} {v:.2f}" for k, v in errors.items()))
+            if report is not None:
+                write_report(rows, report)
     return rows
 
 
+def metric_keys(rows: Sequence[dict[str, object]]) -> list[str]:
+    """The numeric columns of some rows, in first-seen order."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update((k, None) for k in row if k not in ("case", "variant", "error"))
+    return list(keys)
+
+
 def summary(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Mean of every error per variant."""
+    """Mean of every error per variant over the cases that ran ("failed": how many did not)."""
     out = []
     for variant in sorted({str(r["variant"]) for r in rows}):
         chosen = [r for r in rows if r["variant"] == variant]
-        keys = sorted({k for r in chosen for k in r if k not in ("case", "variant")})
         means = {}
-        for key in keys:
+        for key in sorted(metric_keys(chosen)):
             values = [float(r[key]) for r in chosen if key in r and not math.isnan(float(r[key]))]
             means[key] = sum(values) / len(values) if values else math.nan
-        out.append({"case": "mean", "variant": variant, **means})
+        failed = sum("error" in r for r in chosen)
+        counts = {"failed": float(failed)} if failed else {}
+        out.append({"case": "mean", "variant": variant, **means, **counts})
     return out
 
 

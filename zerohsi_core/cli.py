@@ -219,7 +219,7 @@ def bench_accuracy(
     set_: SetOpt = None,
 ) -> None:
     """Scripted round trip: reconstruct known motions and report MPJPE, root, object and camera errors."""
-    from zerohsi_core.bench_accuracy import CASES, run_benchmark, summary, write_report
+    from zerohsi_core.bench_accuracy import CASES, metric_keys, run_benchmark, summary, write_report
 
     cfg = _config(config, profile, set_)
     names = [c for c in cases.split(",") if c] or [c.name for c in CASES]
@@ -228,16 +228,19 @@ def bench_accuracy(
         raise InputError(f"unknown benchmark cases {unknown}; available: {[c.name for c in CASES]}")
     chosen = [c for c in CASES if c.name in names]
     console.print(f"accuracy benchmark: {len(chosen)} cases × {variants}, {cfg.profile} profile")
-    rows = run_benchmark(cfg, chosen, [v for v in variants.split(",") if v], seed, console.print)
+    rows = run_benchmark(cfg, chosen, [v for v in variants.split(",") if v], seed, console.print, out)
     all_rows = rows + summary(rows)
-    keys = [k for k in all_rows[0] if k not in ("case", "variant")]
+    keys = metric_keys(all_rows)
     table = Table("case", "variant", *keys, title=f"accuracy ({cfg.profile} profile)")
     for row in all_rows:
-        table.add_row(
-            str(row["case"]), str(row["variant"]), *[f"{float(row.get(k, float('nan'))):.2f}" for k in keys]
-        )
+        cells = [f"{float(row.get(k, float('nan'))):.2f}" for k in keys]
+        if "error" in row and keys:
+            cells = ["failed"] + [""] * (len(keys) - 1)
+        table.add_row(str(row["case"]), str(row["variant"]), *cells)
     Console().print(table)
     console.print(f"report: {write_report(rows, out)}")
+    if any("error" in row for row in rows):
+        raise typer.Exit(1)  # the table and report are complete; the exit status says a case failed
 
 
 def main(argv: list[str] | None = None) -> int:
