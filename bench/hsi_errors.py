@@ -27,6 +27,7 @@ from zerohsi_core.body.joints import NUM_BODY_JOINTS
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import load_config
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix
+from zerohsi_core.metrics.truth import rotation_angle
 from zerohsi_core.optimize.hsi import HsiOptions, HsiTargets, _SceneRenderer, optimize_clip
 from zerohsi_core.pipeline import Pipeline
 from zerohsi_core.render.losses import photometric_loss
@@ -47,8 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def orientation_errors_deg(estimate: SmplxParams, truth: SmplxParams) -> Tensor:
     """Geodesic angle [T] between estimated and true global orientations (float64: acos near 1)."""
     a, b = (axis_angle_to_matrix(p.global_orient.double()) for p in (estimate, truth))
-    cos = ((a.transpose(-1, -2) @ b).diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
-    return torch.rad2deg(torch.acos(cos.clamp(-1.0, 1.0)))
+    return torch.rad2deg(rotation_angle(a, b))
 
 
 def joint_errors_mm(joints: Tensor, truth: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import Config, apply_overrides, parse_overrides
 from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix
+from zerohsi_core.metrics.truth import rotation_angle
 from zerohsi_core.optimize.pose_init import NoisyPoseEstimate, create_pose_initializer
 from zerohsi_core.pipeline import InteractionRequest
 
@@ -20,9 +21,7 @@ T, J = 40, 21
 
 def _angles_deg(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Geodesic angle between the rotations of two axis-angle tensors [..., 3]."""
-    relative = axis_angle_to_matrix(a).transpose(-1, -2) @ axis_angle_to_matrix(b)
-    cos = ((relative.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
-    return torch.rad2deg(torch.acos(cos))
+    return torch.rad2deg(rotation_angle(axis_angle_to_matrix(a), axis_angle_to_matrix(b)))
 
 
 def _previous(pose: torch.Tensor) -> SmplxParams:
