@@ -163,6 +163,7 @@ class HsiConfig:
     pose_init: str = "previous"  # Θ_t starts at: previous (Θ_{t−1}) | scripted (noisy truth; pose_init.py)
     pose_init_noise_deg: float = 5.0  # scripted: σ of each joint's random rotation, per axis
     velocity_init: float = 0.0  # r_t, φ_t: t−1's + this share of t−2 → t−1 (0: the paper's t−1 values)
+    start_select: bool = False  # with velocity_init: r_t, φ_t from t−1's or moved on, whichever renders best
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class HsiOptions:
     compile: bool = False  # the avatar's deformation and colours through torch.compile (CUDA only)
     frames_in_flight: int = 1  # frames optimised together, staggered by iters / K (1: strictly sequential)
     velocity_init: float = 0.0  # r_t, φ_t start at t−1's moved on by this share of the motion t−2 → t−1
+    start_select: bool = (
+        False  # with velocity_init: start from whichever of t−1's r, φ and their moves renders best
+    )
 
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:
@@ -84,6 +87,7 @@ class HsiOptions:
             compile=speed.compile and optimized,
             frames_in_flight=speed.frames_in_flight if optimized else 1,
             velocity_init=h.velocity_init,
+            start_select=h.start_select,
         )
 
 
@@ -189,17 +193,18 @@ class _Frame:
         return params.detach(), None if pose is None else pose.detach()
 
 
-def _start_frame(
+def _start_frames(
     t: int,
-    previous: SmplxParams,
+    starts: Sequence[SmplxParams],
     previous_object: Tensor | None,
     body_pose: Tensor,
     targets: HsiTargets,
     draw: _SceneRenderer,
     options: HsiOptions,
-) -> _Frame:
-    """Frame t's parameters from frame t−1's estimate, and its window: the whole frame, or (options.crop)
-    the segmented human and object and where they were at t−1."""
+) -> list[_Frame]:
+    """Frame t's parameters from each candidate start (frame t−1's estimate, or it moved on), and their one
+    window: the whole frame, or (options.crop) the segmented human and object and where each start and
+    P_{t−1} put them."""
     camera = targets.cameras[t]
     centre = None if targets.object_masks is None else mask_centre(targets.object_masks[t])
     window = full_crop(camera)
@@ -208,19 +213,22 @@ def _start_frame(
             boxes = [box_of(targets.human_masks[t])]
             if targets.object_masks is not None:
                 boxes.append(box_of(targets.object_masks[t]))
-            boxes.append(box_of_points(camera, draw.avatar.deform(previous).means[0]))
+            boxes += [box_of_points(camera, draw.avatar.deform(start).means[0]) for start in starts]
             if draw.obj is not None and previous_object is not None:
                 boxes.append(box_of_points(camera, draw.obj.transformed(previous_object).means))
         window = crop_around(boxes, camera.width, camera.height, options.crop_margin, options.crop_min_pixels)
-    transl = previous.transl.detach().clone().requires_grad_(True)
-    orient = previous.global_orient.detach().clone().requires_grad_(True)
-    pose = body_pose.detach().clone().requires_grad_(True)
-    rot6d = trans = None
-    if previous_object is not None:
-        eye = torch.eye(3, dtype=previous_object.dtype, device=previous_object.device)
-        rot6d = matrix_to_rot6d(eye).requires_grad_(True)
-        trans = torch.zeros(3, dtype=eye.dtype, device=eye.device, requires_grad=True)
-    return _Frame(t, previous, previous_object, transl, orient, pose, rot6d, trans, window, centre)
+    frames = []
+    for start in starts:
+        transl = start.transl.detach().clone().requires_grad_(True)
+        orient = start.global_orient.detach().clone().requires_grad_(True)
+        pose = body_pose.detach().clone().requires_grad_(True)
+        rot6d = trans = None
+        if previous_object is not None:
+            eye = torch.eye(3, dtype=previous_object.dtype, device=previous_object.device)
+            rot6d = matrix_to_rot6d(eye).requires_grad_(True)
+            trans = torch.zeros(3, dtype=eye.dtype, device=eye.device, requires_grad=True)
+        frames.append(_Frame(t, start, previous_object, transl, orient, pose, rot6d, trans, window, centre))
+    return frames
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,6 +305,30 @@ class _Batch:
         return loss
 
 
+def _best_start(
+    candidates: list[_Frame],
+    targets: HsiTargets,
+    draw: _SceneRenderer,
+    depth0: Tensor | None,
+    options: HsiOptions,
+    pad: int,
+) -> _Frame:
+    """The candidate start whose render fits frame t best (Eq. 14 on their shared window): a start the
+    motion t−2 → t−1 carries past the person, or out of the image, renders worse than t−1's own."""
+    if len(candidates) == 1:
+        return candidates[0]
+    # A compiled avatar sees batches of `pad` bodies; uncompiled, all candidates render together.
+    size = max(pad, 1) if draw.compiled else len(candidates)
+    with torch.no_grad():
+        losses = torch.cat(
+            [
+                _Batch.of(candidates[i : i + size], targets, draw, options.crop, pad).losses(depth0, options)
+                for i in range(0, len(candidates), size)
+            ]
+        )
+    return candidates[int(torch.argmin(losses))]
+
+
 def optimize_clip(
     avatar: GaussianAvatar,
     scene: Sequence[tuple[str, GaussianCloud]],
@@ -354,10 +386,13 @@ def optimize_clip(
         for t in schedule.starting(step):
             # Frame t starts from frame t−1's estimate: its final one if done, else its current one.
             previous, previous_object = estimate_of(t - 1)
+            starts = [previous]
             if options.velocity_init and t >= 2:
-                previous = _extrapolated(previous, estimate_of(t - 2)[0], options.velocity_init)
+                moves = _moved_on(previous, estimate_of(t - 2)[0], options.velocity_init)
+                starts = [previous, *moves] if options.start_select else moves[-1:]
             body_pose = pose_init(t, targets.frames[t], previous)
-            running[t] = _start_frame(t, previous, previous_object, body_pose, targets, draw, options)
+            candidates = _start_frames(t, starts, previous_object, body_pose, targets, draw, options)
+            running[t] = _best_start(candidates, targets, draw, depth0, options, pad)
             adam.add(t, running[t].variables())
             # F_color is fine-tuned from each frame's start, as when each frame had its own Adam.
             color_optimizer = torch.optim.Adam(color_params, lr=options.color_lr) if color_params else None
@@ -394,13 +429,30 @@ def optimize_clip(
     return HsiResult(params, object_poses, losses, [results[t][3] for t in range(T)])
 
 
-def _extrapolated(last: SmplxParams, before: SmplxParams, share: float) -> SmplxParams:
-    """`last` with r and φ moved on by `share` of their motion from `before` to `last` (1: constant
+def _extrapolated(
+    last: SmplxParams, before: SmplxParams, share: float, transl: bool = True, orient: bool = True
+) -> SmplxParams:
+    """`last` with r and/or φ moved on by `share` of their motion from `before` to `last` (1: constant
     velocity; below 1 a motion the fit does not confirm dies out instead of running on)."""
-    rotation = axis_angle_to_matrix(last.global_orient)
-    turn = matrix_to_axis_angle(rotation @ axis_angle_to_matrix(before.global_orient).transpose(-1, -2))
-    orient = matrix_to_axis_angle(axis_angle_to_matrix(share * turn) @ rotation)
-    return last.replace(transl=last.transl + share * (last.transl - before.transl), global_orient=orient)
+    moved = last
+    if transl:
+        moved = moved.replace(transl=last.transl + share * (last.transl - before.transl))
+    if orient:
+        rotation = axis_angle_to_matrix(last.global_orient)
+        turn = matrix_to_axis_angle(rotation @ axis_angle_to_matrix(before.global_orient).transpose(-1, -2))
+        moved = moved.replace(
+            global_orient=matrix_to_axis_angle(axis_angle_to_matrix(share * turn) @ rotation)
+        )
+    return moved
+
+
+def _moved_on(last: SmplxParams, before: SmplxParams, share: float) -> list[SmplxParams]:
+    """The starts that carry t−1's motion on: φ alone, r alone, both (last)."""
+    return [
+        _extrapolated(last, before, share, transl=False),
+        _extrapolated(last, before, share, orient=False),
+        _extrapolated(last, before, share),
+    ]
 
 
 def _finish(

@@ -22,9 +22,11 @@ from zerohsi_core.optimize.hsi import (
     HsiOptions,
     HsiTargets,
     _Batch,
+    _best_start,
     _extrapolated,
+    _moved_on,
     _SceneRenderer,
-    _start_frame,
+    _start_frames,
     optimize_clip,
 )
 from zerohsi_core.optimize.object_losses import centre_loss, mask_centre
@@ -125,7 +127,7 @@ def test_the_window_path_gives_the_full_frame_gradients(setup) -> None:
     grads, windows = {}, {}
     for crop in (False, True):
         hsi = HsiOptions(crop=crop, crop_margin=0.1, crop_min_pixels=12)
-        frame = _start_frame(1, start, box0, start.body_pose, targets, draw, hsi)
+        (frame,) = _start_frames(1, [start], box0, start.body_pose, targets, draw, hsi)
         batch = _Batch.of([frame], targets, draw, crop)
         batch.losses(depth0, hsi).sum().backward()
         grads[crop] = torch.cat([frame.transl.grad.flatten(), frame.pose.grad.flatten()])
@@ -236,10 +238,36 @@ def test_velocity_init_keeps_up_with_a_steady_turn(setup) -> None:
     frames, masks = torch.cat([o.rgb for o in outs]), torch.cat([o.alpha for o in outs])
     targets = HsiTargets(frames, masks, None, [camera] * 5)
     errors = {}
-    for share in (0.0, 1.0):
-        hsi = HsiOptions(iters=4, warmup_iters=4, lr=1e-2, velocity_init=share)  # r and φ only
+    for share, select in ((0.0, False), (1.0, False), (1.0, True)):
+        hsi = HsiOptions(
+            iters=4, warmup_iters=4, lr=1e-2, velocity_init=share, start_select=select
+        )  # r, φ only
         result = optimize_clip(avatar, [], targets, start, options=hsi, render_options=options)
-        errors[share] = _yaw_error_deg(result.params, SmplxParams.cat(truth))
-    lag, kept = errors[0.0].tolist(), errors[1.0].tolist()  # degrees per frame
+        errors[share, select] = _yaw_error_deg(result.params, SmplxParams.cat(truth))
+    lag, kept = errors[0.0, False].tolist(), errors[1.0, False].tolist()  # degrees per frame
     assert lag[-1] > 2 * 8.0 and lag[-1] > lag[-2] + 3.0, errors  # the lag grows by frames' turns …
     assert kept[-1] < 0.6 * lag[-1] and kept[-1] < kept[2] + 1.5, errors  # … with velocity_init it stops
+    chosen = errors[1.0, True].tolist()  # on a steady turn the moved-on start renders better: chosen
+    assert chosen[-1] < 0.6 * lag[-1], errors
+
+
+@pytest.mark.parametrize("turned_on", [True, False])
+def test_start_select_picks_the_start_that_renders_the_frame(setup, turned_on: bool) -> None:
+    """Frame t's candidate starts share one window and the one whose render fits frame t wins: t−1's own
+    values when the person stopped, the start moved on by t−2 → t−1 when the turn went on."""
+    model, avatar, _, camera = setup
+    start = standing_params(model, (0.0, 0.0), 0.3, body_pose=arms_down_pose())
+    before, last = _turned(start, 0.0, 0.0), _turned(start, 15.0, 0.03)
+    truth = _turned(start, 30.0, 0.06) if turned_on else last
+    options = RenderOptions(backend="torch", background=(0.9, 0.9, 0.9))
+    draw = _SceneRenderer(avatar, [], None, options)
+    with torch.no_grad():
+        out = draw(truth, None, [camera])
+    targets = HsiTargets(out.rgb.expand(3, -1, -1, -1), out.alpha.expand(3, -1, -1), None, [camera] * 3)
+    hsi = HsiOptions(crop=True, velocity_init=1.0, start_select=True)
+    starts = [last, *_moved_on(last, before, 1.0)]
+    candidates = _start_frames(2, starts, None, last.body_pose, targets, draw, hsi)
+    assert len({c.window for c in candidates}) == 1  # one window: their losses compare
+    best = _best_start(candidates, targets, draw, None, hsi, pad=0)
+    assert best is candidates[3 if turned_on else 0]
+    assert float(_yaw_error_deg(best.previous, truth)) < 1e-3
