@@ -3,13 +3,13 @@ times, clips per hour and the speed-up ratio (docs/SCALE.md).
 
     python bench/scale.py --clips 8                        # paper profile, one job per GPU
     python bench/scale.py --clips 4 --cpu 2 --set ...      # smoke test without a GPU: 1 vs 2 CPU workers
-    python bench/scale.py --write-motions DEST --clips 8   # on a CPU machine with open3d: the clips' motions
+    python bench/scale.py --write-motions DEST --clips 8   # the clips' motions, written ahead
 
 Jobs are seeds 0..N−1 of "The person is sitting on the sofa." in the living room (scripted video). The
 runner is Ray (`zerohsi_core.batch_ray.run_batch`, a local instance per width) when `ray` imports, else one
 worker process per device pulling jobs from a queue, each running the same `zerohsi_core.batch.run_job`
-(`--runner processes` forces that). On a machine without open3d the scripted motions must be in the
-cache: write them with `--write-motions` and point ZEROHSI_CACHE at a folder holding that `motions/`.
+(`--runner processes` forces that). The scripted motions can be written ahead (`--write-motions`; point
+ZEROHSI_CACHE at a folder holding that `motions/`), which keeps their writing out of the timings.
 """
 
 from __future__ import annotations

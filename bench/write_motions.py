@@ -1,6 +1,7 @@
-"""Write the scripted motions of the accuracy cases (and the GPU clip) into the cache, for a machine without
-open3d: `python bench/write_motions.py DEST [--frames 51]` copies them to DEST/motions; there, point
-ZEROHSI_CACHE at a folder holding that `motions/` and the benchmarks replay them (video/motion_cache.py).
+"""Write the scripted motions of the accuracy cases (and the GPU clip) into the cache, to copy to another
+machine (so that their writing stays out of its timings): `python bench/write_motions.py DEST [--frames 51]`
+copies them to DEST/motions; there, point ZEROHSI_CACHE at a folder holding that `motions/` and the
+benchmarks replay them (video/motion_cache.py).
 The first clip of each case is written (a chained clip starts from a reconstruction, known only there)."""
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ and the physical metrics of the paper's tables (penetration, foot sliding, conta
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import time
@@ -65,10 +64,8 @@ def run_case(pipeline: Pipeline, case: Case, seed: int) -> dict[str, float]:
         for key in keys
     }
     seconds = time.perf_counter() - start
-    physical: dict[str, float] = {}
-    if importlib.util.find_spec("open3d") is not None:  # the scene SDF needs it (absent on some GPU hosts)
-        scene = pipeline.load_scene(result.scene_id)
-        physical = physical_metrics(result, scene, pipeline.body, pipeline.cfg)
+    scene = pipeline.load_scene(result.scene_id)
+    physical = physical_metrics(result, scene, pipeline.body, pipeline.cfg)
     return {**errors, **physical, "frames": float(sum(frames)), "seconds": seconds}
 
 

@@ -1,8 +1,8 @@
 """Written scripted motions, cached by everything that determines them.
 
-A motion is written once (on the CPU, with open3d ray casting against the scene mesh) and replayed
-whenever the same request comes again — for instance on a GPU machine without open3d, after the motion
-files were written elsewhere and copied into its cache (`ZEROHSI_CACHE`). The key covers the scene mesh,
+A motion is written once (ray casting against the scene mesh: open3d, or scene/sdf.py's exact numpy search
+where open3d is missing) and replayed whenever the same request comes again — also on another machine,
+after the motion files were copied into its cache (`ZEROHSI_CACHE`). The key covers the scene mesh,
 the object and its pose, the start state, seed, frame count, rate, motion options, prompt, body model and
 the source of the motion library itself, so a change to any of them writes a new motion.
 """

@@ -9,7 +9,7 @@ import numpy as np
 from zerohsi_core.errors import InputError
 from zerohsi_core.scene.mesh import TriMesh
 from zerohsi_core.scene.scene import Surface
-from zerohsi_core.scene.sdf import MeshSDF
+from zerohsi_core.scene.sdf import MeshSDF, cast_rays
 
 HORIZONTAL_COS = 0.9  # a surface whose normal is within ~25° of vertical counts as horizontal
 
@@ -106,19 +106,6 @@ def front_edge(
     if prefer_long:
         return max(edges, key=lambda e: (round(e.length, 2), -distance(e)))
     return min(edges, key=distance)
-
-
-def cast_rays(mesh: TriMesh, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First hits of rays (origins, unit directions [N, 3]) on a mesh: distances [N] (inf = miss), normals."""
-    import open3d as o3d  # heavy: only when a motion is written
-
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor(mesh.vertices.astype(np.float32)), o3d.core.Tensor(mesh.faces.astype(np.uint32))
-    )
-    rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
-    hit = scene.cast_rays(o3d.core.Tensor(rays))
-    return hit["t_hit"].numpy().astype(np.float64), hit["primitive_normals"].numpy().astype(np.float64)
 
 
 @dataclass(frozen=True)
