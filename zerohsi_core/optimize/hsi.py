@@ -64,9 +64,7 @@ class HsiOptions:
     compile: bool = False  # the avatar's deformation and colours through torch.compile (CUDA only)
     frames_in_flight: int = 1  # frames optimised together, staggered by iters / K (1: strictly sequential)
     velocity_init: float = 0.0  # r_t, φ_t start at t−1's moved on by this share of the motion t−2 → t−1
-    start_select: bool = (
-        False  # with velocity_init: start from whichever of t−1's r, φ and their moves renders best
-    )
+    start_select: bool = False  # with velocity_init: t−1's r, φ or moved on, whichever renders t best
 
     @classmethod
     def from_config(cls, cfg: Config) -> HsiOptions:

@@ -13,6 +13,7 @@ triangles, so N × F stays small).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,9 +89,11 @@ class _Open3dPart:
         return self.scene.compute_closest_points(_o3d_tensor(points))["points"].numpy()
 
 
-# Sign rays of the exact backend: fixed, generic directions (none along an axis or a box diagonal).
-_RAYS = np.random.default_rng(7).normal(size=(15, 3))
-_RAYS /= np.linalg.norm(_RAYS, axis=1, keepdims=True)
+@functools.cache
+def _sign_rays(count: int) -> np.ndarray:
+    """The exact backend's sign rays: fixed, generic unit directions (none along an axis or a diagonal)."""
+    rays = np.random.default_rng(7).normal(size=(count, 3))
+    return rays / np.linalg.norm(rays, axis=1, keepdims=True)
 
 
 class _ExactPart:
@@ -148,7 +151,7 @@ class _ExactPart:
 
     def _inside(self, p: np.ndarray, rays: int) -> np.ndarray:
         """Majority of `rays` ray parities. [n,1,3] -> [n] bool"""
-        votes = sum(np.isfinite(self.hits(p, direction)).sum(1) % 2 for direction in _RAYS[:rays])
+        votes = sum(np.isfinite(self.hits(p, direction)).sum(1) % 2 for direction in _sign_rays(rays))
         return 2 * votes > rays
 
     def signed(self, points: np.ndarray, rays: int) -> np.ndarray:
