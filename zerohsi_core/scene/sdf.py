@@ -8,7 +8,8 @@ exact outside the union, and inside it the depth below the surface of the compon
 Two backends answer a part's queries (`SdfOptions.backend`): open3d's ray casting (BVH; the default where
 open3d is installed) and an exact brute-force search over the part's triangles in numpy (`exact`; what
 `auto` falls back to where open3d has no wheel — scene parts are boxes and cylinders of ≤ a few hundred
-triangles, so N × F stays small).
+triangles, so N × F stays small: 3.7 s per 100k points in the living room against open3d's 0.44 s on
+the 2-core CPU machine).
 """
 
 from __future__ import annotations
