@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from zerohsi_core.config import Config, apply_overrides
-from zerohsi_core.errors import Cancelled, ZeroHSIError
+from zerohsi_core.errors import Cancelled, InputError, ZeroHSIError
 from zerohsi_core.metrics.physical import physical_metrics
 from zerohsi_core.pipeline import InteractionRequest, Pipeline
 
@@ -76,26 +77,36 @@ def run_benchmark(
     seed: int = 0,
     log: Callable[[str], None] = print,
     report: Path | None = None,
+    repeats: int = 1,
 ) -> list[dict[str, object]]:
-    """Every case in every variant; one row per run. A case whose reconstruction fails (the video lost the
-    person, the fit diverged) becomes a row with its "error" and the others still run; with `report`, the
-    report is rewritten after every row, so a run stopped part-way keeps the rows it finished."""
+    """Every case in every variant, `repeats` times (same seed: on a GPU, runs differ by gsplat's atomic
+    accumulation — the spread that one run per case cannot show); one row per run. A case whose
+    reconstruction fails (the video lost the person, the fit diverged) becomes a row with its "error" and the
+    others still run; with `report`, the report is rewritten after every row, so a run stopped part-way keeps
+    the rows it finished."""
+    if repeats < 1:
+        raise InputError(f"repeats must be at least 1, got {repeats}")
     rows: list[dict[str, object]] = []
     for variant in variants:
         pipeline = Pipeline(apply_overrides(cfg, DEGRADED) if variant == "degraded" else cfg)
         for case in cases:
-            try:
-                errors = run_case(pipeline, case, seed)
-            except Cancelled:
-                raise
-            except ZeroHSIError as err:
-                rows.append({"case": case.name, "variant": variant, "error": str(err)})
-                log(f"{case.name:>10} {variant:>8}: failed: {err}")
-            else:
-                rows.append({"case": case.name, "variant": variant, **errors})
-                log(f"{case.name:>10} {variant:>8}: " + ", ".join(f"{k} {v:.2f}" for k, v in errors.items()))
-            if report is not None:
-                write_report(rows, report)
+            for repeat in range(repeats):
+                row: dict[str, object] = {"case": case.name, "variant": variant}
+                if repeats > 1:
+                    row["repeat"] = repeat
+                label = f"{case.name:>10} {variant:>8}" + (f" #{repeat + 1}" if repeats > 1 else "")
+                try:
+                    errors = run_case(pipeline, case, seed)
+                except Cancelled:
+                    raise
+                except ZeroHSIError as err:
+                    rows.append({**row, "error": str(err)})
+                    log(f"{label}: failed: {err}")
+                else:
+                    rows.append({**row, **errors})
+                    log(f"{label}: " + ", ".join(f"{k} {v:.2f}" for k, v in errors.items()))
+                if report is not None:
+                    write_report(rows, report)
     return rows
 
 
@@ -103,12 +114,14 @@ def metric_keys(rows: Sequence[dict[str, object]]) -> list[str]:
     """The numeric columns of some rows, in first-seen order."""
     keys: dict[str, None] = {}
     for row in rows:
-        keys.update((k, None) for k in row if k not in ("case", "variant", "error"))
+        keys.update((k, None) for k in row if k not in ("case", "variant", "error", "repeat"))
     return list(keys)
 
 
 def summary(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Mean of every error per variant over the cases that ran ("failed": how many did not)."""
+    """Mean of every error per variant over the runs that finished ("failed": how many did not); with
+    repeated runs, "mpjpe_sd_mm": the standard deviation of a case's MPJPE over its runs, averaged over the
+    cases that ran more than once."""
     out = []
     for variant in sorted({str(r["variant"]) for r in rows}):
         chosen = [r for r in rows if r["variant"] == variant]
@@ -116,6 +129,13 @@ def summary(rows: list[dict[str, object]]) -> list[dict[str, object]]:
         for key in sorted(metric_keys(chosen)):
             values = [float(r[key]) for r in chosen if key in r and not math.isnan(float(r[key]))]
             means[key] = sum(values) / len(values) if values else math.nan
+        runs: dict[str, list[float]] = {}
+        for r in chosen:
+            if "mpjpe_mm" in r:
+                runs.setdefault(str(r["case"]), []).append(float(r["mpjpe_mm"]))
+        spreads = [statistics.stdev(v) for v in runs.values() if len(v) > 1]
+        if spreads:
+            means["mpjpe_sd_mm"] = sum(spreads) / len(spreads)
         failed = sum("error" in r for r in chosen)
         counts = {"failed": float(failed)} if failed else {}
         out.append({"case": "mean", "variant": variant, **means, **counts})

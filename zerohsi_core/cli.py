@@ -213,6 +213,7 @@ def bench_accuracy(
     cases: Annotated[str, typer.Option(help="comma-separated case names (default: all)")] = "",
     variants: Annotated[str, typer.Option(help="clean,degraded")] = "clean,degraded",
     seed: Annotated[int, typer.Option()] = 0,
+    repeats: Annotated[int, typer.Option(help="runs per case (GPU runs differ: the spread)")] = 1,
     out: Annotated[Path, typer.Option(help="JSON report")] = Path("outputs/bench/accuracy.json"),
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
@@ -228,7 +229,8 @@ def bench_accuracy(
         raise InputError(f"unknown benchmark cases {unknown}; available: {[c.name for c in CASES]}")
     chosen = [c for c in CASES if c.name in names]
     console.print(f"accuracy benchmark: {len(chosen)} cases × {variants}, {cfg.profile} profile")
-    rows = run_benchmark(cfg, chosen, [v for v in variants.split(",") if v], seed, console.print, out)
+    chosen_variants = [v for v in variants.split(",") if v]
+    rows = run_benchmark(cfg, chosen, chosen_variants, seed, console.print, out, repeats)
     all_rows = rows + summary(rows)
     keys = metric_keys(all_rows)
     table = Table("case", "variant", *keys, title=f"accuracy ({cfg.profile} profile)")
@@ -236,7 +238,8 @@ def bench_accuracy(
         cells = [f"{float(row.get(k, float('nan'))):.2f}" for k in keys]
         if "error" in row and keys:
             cells = ["failed"] + [""] * (len(keys) - 1)
-        table.add_row(str(row["case"]), str(row["variant"]), *cells)
+        name = str(row["case"]) + (f" #{int(row['repeat']) + 1}" if "repeat" in row else "")
+        table.add_row(name, str(row["variant"]), *cells)
     Console().print(table)
     console.print(f"report: {out}")  # run_benchmark rewrote it after the last row
     if any("error" in row for row in rows):

@@ -7,7 +7,7 @@ import pytest
 
 import zerohsi_core.bench_accuracy as bench
 from zerohsi_core.config import Config
-from zerohsi_core.errors import BackendError, Cancelled
+from zerohsi_core.errors import BackendError, Cancelled, InputError
 
 
 class _NoPipeline:
@@ -45,3 +45,24 @@ def test_a_failing_case_is_a_row_and_the_report_grows_row_by_row(monkeypatch, tm
     monkeypatch.setattr(bench, "run_case", cancelled)
     with pytest.raises(Cancelled):  # a cancel stops the benchmark, it is not a failed case
         bench.run_benchmark(Config(), cases, ["clean"], log=logged.append)
+
+
+def test_repeated_runs_are_rows_and_their_spread_is_summarised(monkeypatch) -> None:
+    """--repeats N: N rows per case (numbered), the mean over all runs, and the per-case standard deviation of
+    the MPJPE averaged over the cases."""
+    results = iter([100.0, 110.0, 120.0, 50.0, 50.0, 50.0])  # sit: sd 10; lie: sd 0
+
+    def run_case(pipeline, case, seed):
+        return {"mpjpe_mm": next(results)}
+
+    monkeypatch.setattr(bench, "Pipeline", _NoPipeline)
+    monkeypatch.setattr(bench, "run_case", run_case)
+    cases = [c for c in bench.CASES if c.name in ("sit", "lie")]
+    rows = bench.run_benchmark(Config(), cases, ["clean"], log=lambda _: None, repeats=3)
+    assert [(r["case"], r["repeat"]) for r in rows] == [(c, i) for c in ("sit", "lie") for i in range(3)]
+    assert bench.metric_keys(rows) == ["mpjpe_mm"]  # the run number is not a metric
+    (mean,) = bench.summary(rows)
+    assert mean["mpjpe_mm"] == pytest.approx(80.0) and mean["mpjpe_sd_mm"] == pytest.approx(5.0)
+    assert "mpjpe_sd_mm" not in bench.summary(rows[:1])[0]  # one run: no spread
+    with pytest.raises(InputError, match="repeats"):
+        bench.run_benchmark(Config(), cases, ["clean"], repeats=0)
