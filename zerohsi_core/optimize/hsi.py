@@ -386,8 +386,11 @@ def optimize_clip(
             previous, previous_object = estimate_of(t - 1)
             starts = [previous]
             if options.velocity_init and t >= 2:
-                moves = _moved_on(previous, estimate_of(t - 2)[0], options.velocity_init)
-                starts = [previous, *moves] if options.start_select else moves[-1:]
+                before, share = estimate_of(t - 2)[0], options.velocity_init
+                if options.start_select:
+                    starts = [previous, *_moved_on(previous, before, share)]
+                else:
+                    starts = [_extrapolated(previous, before, share)]
             body_pose = pose_init(t, targets.frames[t], previous)
             candidates = _start_frames(t, starts, previous_object, body_pose, targets, draw, options)
             running[t] = _best_start(candidates, targets, draw, depth0, options, pad)
