@@ -67,6 +67,8 @@ class _Part(Protocol):
 
     def closest(self, points: np.ndarray) -> np.ndarray: ...  # [N,3] -> [N,3] float32
 
+    def first_hits(self, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
 
 def _o3d_tensor(array: np.ndarray, dtype: type = np.float32):  # -> open3d.core.Tensor
     import open3d as o3d  # heavy (~2 s): only when an SDF is queried
@@ -89,6 +91,10 @@ class _Open3dPart:
     def closest(self, points: np.ndarray) -> np.ndarray:
         return self.scene.compute_closest_points(_o3d_tensor(points))["points"].numpy()
 
+    def first_hits(self, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hit = self.scene.cast_rays(_o3d_tensor(np.concatenate([origins, directions], axis=1)))
+        return hit["t_hit"].numpy().astype(np.float64), hit["primitive_normals"].numpy().astype(np.float64)
+
 
 @functools.cache
 def _sign_rays(count: int) -> np.ndarray:
@@ -105,6 +111,9 @@ class _ExactPart:
     def __init__(self, mesh: TriMesh) -> None:
         tri = np.asarray(mesh.vertices, dtype=np.float64)[mesh.faces]  # [F, 3, 3]
         self.a, self.ab, self.ac = tri[:, 0], tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+        self.normal = np.cross(self.ab, self.ac)  # by the winding; length = twice the area
+        self.area2 = np.einsum("fi,fi->f", self.normal, self.normal)
+        self.unit = self.normal / np.sqrt(np.where(self.area2 > 0, self.area2, 1.0))[:, None]
 
     def _chunks(self, points: np.ndarray):
         step = max(1, self.CHUNK // len(self.a))
@@ -114,15 +123,12 @@ class _ExactPart:
     def _closest(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Closest point of each triangle to each point and its squared distance: [n,F,3], [n,F]. The
         plane's foot where it falls inside the triangle, else the nearest of the three edges' points."""
-        a, ab, ac = self.a, self.ab, self.ac
-        b, c = a + ab, a + ac
-        normal = np.cross(ab, ac)
-        area2 = np.einsum("fi,fi->f", normal, normal)
-        unit = normal / np.sqrt(np.where(area2 > 0, area2, 1.0))[:, None]
+        a, unit = self.a, self.unit
+        b, c = a + self.ab, a + self.ac
         foot = p - np.einsum("nfi,fi->nf", p - a, unit)[..., None] * unit
-        inside = area2 > 0
+        inside = self.area2 > 0
         for u, v in ((a, b), (b, c), (c, a)):
-            inside = inside & (np.einsum("nfi,fi->nf", np.cross(v - u, foot - u), normal) >= 0)
+            inside = inside & (np.einsum("nfi,fi->nf", np.cross(v - u, foot - u), self.normal) >= 0)
         best = np.where(inside[..., None], foot, np.inf)
         best_d2 = np.where(inside, np.square(p - foot).sum(-1), np.inf)
         for u, v in ((a, b), (b, c), (c, a)):
@@ -169,30 +175,24 @@ class _ExactPart:
             out[start : start + len(p)] = best[np.arange(len(p)), d2.argmin(1)]
         return out
 
+    def first_hits(self, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distance = np.full(len(origins), np.inf)
+        normals = np.zeros((len(origins), 3))
+        for start, o in self._chunks(origins):
+            t = self.hits(o, np.asarray(directions[start : start + len(o)], dtype=np.float64)[:, None, :])
+            first = t.argmin(1)
+            t_first = t[np.arange(len(o)), first]
+            distance[start : start + len(o)] = t_first
+            normals[start : start + len(o)] = np.where(np.isfinite(t_first)[:, None], self.unit[first], 0.0)
+        return distance, normals
+
 
 def cast_rays(
     mesh: TriMesh, origins: np.ndarray, directions: np.ndarray, backend: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """First hits of rays (origins, unit directions [N, 3]) on a mesh: distances [N] (inf = miss) and the
     hit triangles' unit normals [N, 3] (by their winding; 0 where the ray misses)."""
-    part = _part_type(backend)(mesh)
-    if isinstance(part, _Open3dPart):
-        import open3d as o3d
-
-        rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
-        hit = part.scene.cast_rays(o3d.core.Tensor(rays))
-        return hit["t_hit"].numpy().astype(np.float64), hit["primitive_normals"].numpy().astype(np.float64)
-    distance = np.full(len(origins), np.inf)
-    normals = np.zeros((len(origins), 3))
-    for start, o in part._chunks(origins):
-        t = part.hits(o, np.asarray(directions[start : start + len(o)], dtype=np.float64)[:, None, :])
-        first = t.argmin(1)
-        rows = np.arange(len(o))
-        distance[start : start + len(o)] = t[rows, first]
-        normal = np.cross(part.ab[first], part.ac[first])
-        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-300)
-        normals[start : start + len(o)] = np.where(np.isfinite(t[rows, first])[:, None], normal, 0.0)
-    return distance, normals
+    return _part_type(backend)(mesh).first_hits(origins, directions)
 
 
 def _part_type(backend: str) -> type[_Open3dPart] | type[_ExactPart]:
