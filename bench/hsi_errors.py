@@ -26,8 +26,7 @@ from torch import Tensor
 from zerohsi_core.body.joints import NUM_BODY_JOINTS
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import load_config
-from zerohsi_core.geometry.rotations import axis_angle_to_matrix
-from zerohsi_core.metrics.truth import rotation_angle
+from zerohsi_core.metrics.truth import axis_angle_distance_deg
 from zerohsi_core.optimize.hsi import HsiOptions, HsiTargets, _SceneRenderer, optimize_clip
 from zerohsi_core.pipeline import Pipeline
 from zerohsi_core.render.losses import photometric_loss
@@ -43,12 +42,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--oracle", default="", help="comma-separated frames fitted from the true t−1")
     parser.add_argument("--set", action="append", default=[], help="overrides for every run")
     return parser.parse_args(argv)
-
-
-def orientation_errors_deg(estimate: SmplxParams, truth: SmplxParams) -> Tensor:
-    """Geodesic angle [T] between estimated and true global orientations (float64: acos near 1)."""
-    a, b = (axis_angle_to_matrix(p.global_orient.double()) for p in (estimate, truth))
-    return torch.rad2deg(rotation_angle(a, b))
 
 
 def joint_errors_mm(joints: Tensor, truth: Tensor) -> Tensor:
@@ -96,7 +89,12 @@ def main(argv: list[str]) -> int:
             + ", ".join(f"{k} {v:.2f}" for k, v in result.errors.items())
         )
         print(row("raw MPJPE mm", joint_errors_mm(result.raw_joints, true_joints).mean(-1)))
-        print(row("orientation °", orientation_errors_deg(result.raw_params, true_params)))
+        print(
+            row(
+                "orientation °",
+                axis_angle_distance_deg(result.raw_params.global_orient, true_params.global_orient),
+            )
+        )
         print(row("root mm", joint_errors_mm(result.raw_joints, true_joints)[:, 0]))
         every = max(1, args.frames // 5)
         print(

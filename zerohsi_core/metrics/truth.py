@@ -10,6 +10,7 @@ from torch import Tensor
 
 from zerohsi_core.body.joints import NUM_BODY_JOINTS
 from zerohsi_core.geometry.camera import Camera
+from zerohsi_core.geometry.rotations import axis_angle_to_matrix
 
 
 def mpjpe(estimate: Tensor, truth: Tensor) -> Tensor:
@@ -21,6 +22,11 @@ def rotation_angle(a: Tensor, b: Tensor) -> Tensor:
     """Angle in radians between rotations [...,3,3]."""
     cos = ((a @ b.transpose(-1, -2)).diagonal(dim1=-2, dim2=-1).sum(-1) - 1.0) / 2.0
     return torch.arccos(cos.clamp(-1.0, 1.0))
+
+
+def axis_angle_distance_deg(a: Tensor, b: Tensor) -> Tensor:
+    """Angle in degrees between axis-angle rotations [...,3], in float64 (arccos is coarse near 1)."""
+    return torch.rad2deg(rotation_angle(axis_angle_to_matrix(a.double()), axis_angle_to_matrix(b.double())))
 
 
 def pose_errors(estimate: Tensor, truth: Tensor) -> tuple[float, float]:

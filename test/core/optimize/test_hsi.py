@@ -15,7 +15,7 @@ from zerohsi_core.errors import InputError
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from zerohsi_core.geometry.se3 import make_se3
-from zerohsi_core.metrics.truth import rotation_angle
+from zerohsi_core.metrics.truth import axis_angle_distance_deg
 from zerohsi_core.optimize.hsi import (
     HUMAN,
     OBJECT,
@@ -206,8 +206,7 @@ def _turned(params: SmplxParams, degrees: float, step: float) -> SmplxParams:
 
 
 def _yaw_error_deg(a: SmplxParams, b: SmplxParams) -> Tensor:
-    rotations = [axis_angle_to_matrix(p.global_orient.double()) for p in (a, b)]  # acos near 1: float64
-    return torch.rad2deg(rotation_angle(*rotations))
+    return axis_angle_distance_deg(a.global_orient, b.global_orient)
 
 
 def test_velocity_init_moves_root_and_orientation_on() -> None:

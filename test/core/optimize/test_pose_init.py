@@ -11,17 +11,11 @@ from core.tiny import with_overrides
 from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.config import Config, apply_overrides, parse_overrides
 from zerohsi_core.errors import BackendError, InputError
-from zerohsi_core.geometry.rotations import axis_angle_to_matrix
-from zerohsi_core.metrics.truth import rotation_angle
+from zerohsi_core.metrics.truth import axis_angle_distance_deg
 from zerohsi_core.optimize.pose_init import NoisyPoseEstimate, create_pose_initializer
 from zerohsi_core.pipeline import InteractionRequest
 
 T, J = 40, 21
-
-
-def _angles_deg(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Geodesic angle between the rotations of two axis-angle tensors [..., 3]."""
-    return torch.rad2deg(rotation_angle(axis_angle_to_matrix(a), axis_angle_to_matrix(b)))
 
 
 def _previous(pose: torch.Tensor) -> SmplxParams:
@@ -38,7 +32,7 @@ def test_noisy_estimate_turns_each_joint_by_the_stated_spread() -> None:
     poses = torch.cat([estimate(t, torch.empty(0), previous) for t in range(T)]).double()
     assert poses.shape == (T, J, 3)
     # |N(0, σ² I₃)| has mean 2σ√(2/π) ≈ 1.596 σ: the rotation between truth and estimate, over 840 joints.
-    mean = float(_angles_deg(truth, poses).mean())
+    mean = float(axis_angle_distance_deg(truth, poses).mean())
     assert mean == pytest.approx(2 * sigma * math.sqrt(2 / math.pi), rel=0.08), mean
     again = NoisyPoseEstimate(truth, sigma, seed=3)(5, torch.empty(0), previous)
     assert torch.equal(again, estimate(5, torch.empty(0), previous))  # fixed by (seed, frame) …
