@@ -26,7 +26,12 @@ class StageClock:
     def __init__(self, device: torch.device) -> None:
         self.device, self.laps = device, {}
         self._sync()
-        self._start = time.perf_counter()
+        self._start = self._origin = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the clock started (up to its last lap)."""
+        return self._start - self._origin
 
     def _sync(self) -> None:
         if self.device.type == "cuda":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,17 +22,17 @@ from zerohsi_core.body.params import SmplxParams
 from zerohsi_core.body.pose import arms_down_pose, standing_params, yaw_of
 from zerohsi_core.body.prior import VPoser, load_vposer
 from zerohsi_core.camera.select import select_view, view_options_from_config
-from zerohsi_core.camera.track import TrackingOptions, static_masks, track_camera
+from zerohsi_core.camera.track import TrackAhead, TrackingOptions, static_masks, track_camera
 from zerohsi_core.config import Config
 from zerohsi_core.device import StageClock, resolve_device
 from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.metrics.truth import ground_truth_errors
-from zerohsi_core.optimize.hsi import HUMAN, OBJECT, HsiOptions, HsiTargets, optimize_clip
-from zerohsi_core.optimize.pose_init import create_pose_initializer
+from zerohsi_core.optimize.hsi import HUMAN, OBJECT, HsiOptions, HsiResult, HsiTargets, optimize_clip
+from zerohsi_core.optimize.pose_init import PoseInitializer, create_pose_initializer
 from zerohsi_core.optimize.refine import RefineOptions, refine_clip
 from zerohsi_core.preview import render_options
-from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from zerohsi_core.progress import CancelToken, ProgressCallback, ProgressEvent, check, report, serialized
 from zerohsi_core.render.render import render
 from zerohsi_core.request import InteractionRequest, validate_placement, validate_request
 from zerohsi_core.scene.gaussians import GaussianCloud
@@ -291,39 +292,34 @@ class Pipeline:
         cancel: CancelToken | None = None,
     ) -> ClipResult:
         """Camera tracking → HSI optimisation → refinement of a generated, segmented clip (Sec. 3.3–3.5);
-        the wall time of each stage is in the result's `timings` (seconds, device synchronised)."""
+        the wall time of each stage is in the result's `timings` (seconds, device synchronised), and of
+        the three together in timings["reconstruction"]. With speed.track_ahead (optimized path, CUDA)
+        tracking runs in a background thread while HSI fits the frames it has tracked: its time overlaps
+        HSI's."""
         cfg = self.cfg
-        static, obj, initial, camera = inputs.static, inputs.obj, inputs.initial, inputs.camera
+        static, obj, camera = inputs.static, inputs.obj, inputs.camera
         frames, human_masks, object_masks = inputs.frames, inputs.human_masks, inputs.object_masks
-        obj_local, pose0, video, prompt = inputs.obj_local, inputs.pose0, inputs.video, inputs.prompt
+        obj_local, video, prompt = inputs.obj_local, inputs.video, inputs.prompt
         pose_init = create_pose_initializer(cfg, video.meta)  # before the long work: a bad name fails now
         clock = StageClock(self.device)
-        track = track_camera(
-            static,
-            frames,
-            static_masks(human_masks, object_masks),
-            camera,
-            TrackingOptions.from_config(cfg),
-            self.render_options,
-            progress,
-            cancel,
-        )
-        clock.lap("tracking")
-        targets = HsiTargets(frames, human_masks, object_masks, track.cameras)
-        hsi = optimize_clip(
-            self.avatar,
-            static,
-            targets,
-            initial,
-            obj_local,
-            pose0,
-            HsiOptions.from_config(cfg),
-            self.render_options,
-            pose_init,
-            progress=progress,
-            cancel=cancel,
-        )
-        clock.lap("hsi")
+        masks = static_masks(human_masks, object_masks)
+        tracking = TrackingOptions.from_config(cfg)
+        if self._tracks_ahead(frames):  # tracking in a background thread while HSI fits the tracked frames
+            progress = serialized(progress)
+            with TrackAhead(
+                static, frames, masks, camera, tracking, self.render_options, progress, cancel
+            ) as cams:
+                hsi = self._hsi(inputs, cams, pose_init, progress, cancel)
+                track = cams.result()
+            clock.lap("hsi")
+            clock.laps["tracking"] = cams.seconds  # overlapped with HSI: not a lap of its own
+        else:
+            track = track_camera(
+                static, frames, masks, camera, tracking, self.render_options, progress, cancel
+            )
+            clock.lap("tracking")
+            hsi = self._hsi(inputs, track.cameras, pose_init, progress, cancel)
+            clock.lap("hsi")
         object_points = None
         if obj_local is not None and hsi.object_poses is not None:
             object_points = torch.stack([obj_local.transformed(p).means for p in hsi.object_poses])
@@ -337,6 +333,7 @@ class Pipeline:
             cancel,
         )
         clock.lap("refinement")
+        clock.laps["reconstruction"] = clock.elapsed  # tracking → refinement, overlaps counted once
         losses = {
             "tracking": track.losses.tolist(),
             "hsi": hsi.losses.tolist(),
@@ -366,6 +363,35 @@ class Pipeline:
             errors = ground_truth_errors(result, truth)
             result = ClipResult(**{**result.__dict__, "errors": errors})
         return result
+
+    def _tracks_ahead(self, frames: Tensor) -> bool:
+        """speed.track_ahead applies to the optimized path on CUDA (on the CPU the two loops would share the
+        same few cores)."""
+        speed = self.cfg.speed
+        return speed.track_ahead and speed.path == "optimized" and frames.is_cuda
+
+    def _hsi(
+        self,
+        inputs: ClipInputs,
+        cameras: Sequence[Camera],
+        pose_init: PoseInitializer,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> HsiResult:
+        """Per-frame HSI optimisation of a clip against its tracked cameras (Sec. 3.4)."""
+        return optimize_clip(
+            self.avatar,
+            inputs.static,
+            HsiTargets(inputs.frames, inputs.human_masks, inputs.object_masks, cameras),
+            inputs.initial,
+            inputs.obj_local,
+            inputs.pose0,
+            HsiOptions.from_config(self.cfg),
+            self.render_options,
+            pose_init,
+            progress=progress,
+            cancel=cancel,
+        )
 
     @torch.no_grad()
     def _first_frame(

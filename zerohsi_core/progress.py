@@ -25,10 +25,12 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 
 class CancelToken:
-    """Set by the caller (another thread); checked by stages between iterations."""
+    """Set by the caller (another thread); checked by stages between iterations. A token made with a
+    parent is cancelled with it too (stopping one part of the work without cancelling the caller's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: CancelToken | None = None) -> None:
         self._event = threading.Event()
+        self._parent = parent
 
     def cancel(self) -> None:
         """Ask the work to stop at its next check."""
@@ -36,11 +38,11 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
 
     def check(self) -> None:
         """Raise Cancelled if cancellation was asked for."""
-        if self._event.is_set():
+        if self.cancelled:
             raise Cancelled("cancelled by the caller")
 
 
@@ -54,3 +56,16 @@ def check(cancel: CancelToken | None) -> None:
     """Raise Cancelled if the (optional) token was cancelled."""
     if cancel is not None:
         cancel.check()
+
+
+def serialized(callback: ProgressCallback | None) -> ProgressCallback | None:
+    """The callback behind a lock, for stages that report from two threads at once (track-ahead)."""
+    if callback is None:
+        return None
+    lock = threading.Lock()
+
+    def call(event: ProgressEvent) -> None:
+        with lock:
+            callback(event)
+
+    return call

@@ -68,6 +68,22 @@ def test_a_request_does_not_depend_on_the_requests_before_it(pipeline: Pipeline)
     assert torch.equal(first.joints, again.joints)
 
 
+def test_track_ahead_reconstructs_the_same_clip(pipeline: Pipeline, monkeypatch) -> None:
+    """speed.track_ahead (tracking in a background thread, overlapping HSI; on by default on CUDA) gives the
+    sequential path's cameras, bodies and object poses, and reports every tracked frame."""
+    request = InteractionRequest(["lift the box"], "living_room_lift", "box", seed=3)
+    plain = pipeline.run(request).clips[0]
+    events: list[ProgressEvent] = []
+    monkeypatch.setattr(Pipeline, "_tracks_ahead", lambda self, frames: True)
+    ahead = pipeline.run(request, progress=events.append).clips[0]
+    assert [e.frame for e in events if e.stage == "tracking"] == [1, 2]
+    for mine, theirs in zip(ahead.cameras, plain.cameras, strict=True):
+        assert torch.equal(mine.world_to_cam, theirs.world_to_cam)
+    assert torch.equal(ahead.raw_params.body_pose, plain.raw_params.body_pose)
+    assert torch.equal(ahead.object_poses, plain.object_poses) and torch.equal(ahead.joints, plain.joints)
+    assert ahead.timings["reconstruction"] <= sum(ahead.timings[k] for k in ("tracking", "hsi", "refinement"))
+
+
 def test_stage_clock_laps_are_consecutive_wall_times() -> None:
     import time
 

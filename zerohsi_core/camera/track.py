@@ -13,8 +13,11 @@ world origin metres away, which keeps rotation and translation decoupled for Ada
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -99,6 +102,40 @@ def track_frame(
     return camera, final
 
 
+def _check_inputs(frames: Tensor, masks: Tensor, first: Camera) -> None:
+    if frames.ndim != 4 or masks.shape != frames.shape[:3]:
+        raise InputError(
+            f"tracking needs frames [T,H,W,3] and masks [T,H,W], got {frames.shape}, {masks.shape}"
+        )
+    if (first.height, first.width) != tuple(frames.shape[1:3]):
+        raise InputError(
+            f"camera is {first.width}x{first.height} but frames are {frames.shape[2]}x{frames.shape[1]}"
+        )
+
+
+def _tracked(
+    scene: Sequence[tuple[str, GaussianCloud]],
+    frames: Tensor,
+    masks: Tensor,
+    first: Camera,
+    options: TrackingOptions,
+    render_options: RenderOptions,
+    cancel: CancelToken | None,
+) -> Iterator[tuple[Camera, Tensor]]:
+    """Each frame after the first, in order: its camera and final loss (finite: checked here)."""
+    camera = first
+    inner = dataclasses.replace(render_options, check_finite=False)  # no device sync per step
+    for t in range(1, len(frames)):
+        camera, loss = track_frame(scene, frames[t], masks[t], camera, options, inner, cancel)
+        if not bool(torch.isfinite(loss)):
+            raise BackendError(f"camera tracking diverged at frame {t} (loss {float(loss)}): check the video")
+        yield camera, loss.detach()
+
+
+def _event(t: int, frames: int, loss: Tensor) -> ProgressEvent:
+    return ProgressEvent(STAGE, t / (frames - 1), frame=t, loss=float(loss))
+
+
 def track_camera(
     scene: Sequence[tuple[str, GaussianCloud]],
     frames: Tensor,
@@ -110,21 +147,100 @@ def track_camera(
     cancel: CancelToken | None = None,
 ) -> CameraTrack:
     """Sequential tracking of every frame after the first. frames [T,H,W,3], static masks [T,H,W]."""
-    if frames.ndim != 4 or masks.shape != frames.shape[:3]:
-        raise InputError(
-            f"tracking needs frames [T,H,W,3] and masks [T,H,W], got {frames.shape}, {masks.shape}"
-        )
-    if (first.height, first.width) != tuple(frames.shape[1:3]):
-        raise InputError(
-            f"camera is {first.width}x{first.height} but frames are {frames.shape[2]}x{frames.shape[1]}"
-        )
+    _check_inputs(frames, masks, first)
     cameras, losses = [first], [torch.zeros((), device=frames.device)]
-    inner = dataclasses.replace(render_options, check_finite=False)  # no device sync per step
-    for t in range(1, len(frames)):
-        camera, loss = track_frame(scene, frames[t], masks[t], cameras[-1], options, inner, cancel)
-        if not bool(torch.isfinite(loss)):
-            raise BackendError(f"camera tracking diverged at frame {t} (loss {float(loss)}): check the video")
+    for t, (camera, loss) in enumerate(
+        _tracked(scene, frames, masks, first, options, render_options, cancel), 1
+    ):
         cameras.append(camera)
-        losses.append(loss.detach())
-        report(progress, ProgressEvent(STAGE, t / (len(frames) - 1), frame=t, loss=float(loss)))
+        losses.append(loss)
+        report(progress, _event(t, len(frames), loss))
     return CameraTrack(cameras, torch.stack(losses))
+
+
+class TrackAhead(Sequence[Camera]):
+    """`track_camera` run in a background thread (on its own CUDA stream), ahead of its consumer: a
+    sequence of the T cameras whose item t waits until frame t is tracked. Tracking depends only on the
+    video and the static masks, not on the human, so HSI can fit frame t while later frames are tracked;
+    both loops are bound by the host, and the GPU has room for the two. The cameras are the ones
+    `track_camera` computes (same code, same order). Use as a context manager: leaving it stops the
+    thread; `result()` waits for the whole track (and re-raises the thread's error, as does an item)."""
+
+    def __init__(
+        self,
+        scene: Sequence[tuple[str, GaussianCloud]],
+        frames: Tensor,
+        masks: Tensor,
+        first: Camera,
+        options: TrackingOptions,
+        render_options: RenderOptions,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        _check_inputs(frames, masks, first)
+        self._count = len(frames)
+        self._cameras, self._losses = [first], [torch.zeros((), device=frames.device)]
+        self._error: BaseException | None = None
+        self._ready = threading.Condition()
+        self._cancel = cancel
+        self._stop = CancelToken(cancel)  # the caller's cancel, or this sequence closing
+        self.seconds = float("nan")  # the tracking thread's wall time, once it is done
+        args = (scene, frames, masks, first, options, render_options, progress)
+        self._thread = threading.Thread(target=self._run, args=args, name="zerohsi-track-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self, scene, frames, masks, first, options, render_options, progress) -> None:  # noqa: ANN001
+        start = time.perf_counter()
+        stream = None
+        if frames.is_cuda:  # its own stream, after the work that made its inputs
+            stream = torch.cuda.Stream(frames.device)
+            stream.wait_stream(torch.cuda.current_stream(frames.device))
+        try:
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                tracked = _tracked(scene, frames, masks, first, options, render_options, self._stop)
+                for t, (camera, loss) in enumerate(tracked, 1):
+                    # The loss's finiteness check synchronised this stream: the camera is computed.
+                    with self._ready:
+                        self._cameras.append(camera)
+                        self._losses.append(loss)
+                        self._ready.notify_all()
+                    report(progress, _event(t, len(frames), loss))
+        except BaseException as exc:  # handed to the consumer
+            with self._ready:
+                self._error = exc
+                self._ready.notify_all()
+        self.seconds = time.perf_counter() - start
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, t):  # noqa: ANN001, ANN204 — Sequence's int and slice items
+        if isinstance(t, slice):
+            return [self[i] for i in range(*t.indices(self._count))]
+        if not -self._count <= t < self._count:
+            raise IndexError(f"frame {t} of a {self._count}-frame track")
+        t %= self._count
+        with self._ready:
+            while len(self._cameras) <= t:
+                if self._error is not None:
+                    raise self._error
+                check(self._cancel)
+                self._ready.wait(timeout=0.1)
+            return self._cameras[t]
+
+    def result(self) -> CameraTrack:
+        """The whole track, once the thread has tracked every frame."""
+        self[self._count - 1]
+        self._thread.join()
+        return CameraTrack(list(self._cameras), torch.stack(self._losses))
+
+    def close(self) -> None:
+        """Stop the thread (at its next iteration) and wait for it."""
+        self._stop.cancel()
+        self._thread.join()
+
+    def __enter__(self) -> TrackAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

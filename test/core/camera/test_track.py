@@ -1,14 +1,18 @@
-"""Camera tracking (Eq. 7–8): recovers a known camera jitter; the static mask accumulates."""
+"""Camera tracking (Eq. 7–8): recovers a known camera jitter; the static mask accumulates; track-ahead."""
 
 import math
+import threading
 
 import pytest
 import torch
 
-from zerohsi_core.camera.track import TrackingOptions, static_masks, track_camera
+from zerohsi_core.camera import track as track_module
+from zerohsi_core.camera.track import TrackAhead, TrackingOptions, static_masks, track_camera
+from zerohsi_core.errors import BackendError, Cancelled
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from zerohsi_core.geometry.se3 import make_se3
+from zerohsi_core.progress import CancelToken
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.render import render
 from zerohsi_core.scene import load_scene
@@ -45,15 +49,21 @@ def _jittered(first: Camera, steps: int) -> list[Camera]:
     return cams
 
 
-def test_tracking_recovers_camera_jitter(room: list) -> None:
+def _shaken_clip(room: list, steps: int) -> tuple[Camera, list[Camera], torch.Tensor, torch.Tensor]:
+    """The first camera, the true cameras, their frames and static masks."""
     K = intrinsics_from_fov(60.0, SIZE, SIZE)
     first = Camera(K, look_at(torch.tensor([-1.0, -0.3, 1.3]), torch.tensor([1.8, 0.0, 0.6])), SIZE, SIZE)
-    truth = _jittered(first, 1)
-    options = RenderOptions(backend="torch")
+    truth = _jittered(first, steps)
     with torch.no_grad():
-        frames = render(room, truth, options).rgb
+        frames = render(room, truth, RenderOptions(backend="torch")).rgb
     masks = torch.ones(len(truth), SIZE, SIZE)
     masks[:, 30:66, 36:60] = 0.0  # where a human would be: excluded from the loss
+    return first, truth, frames, masks
+
+
+def test_tracking_recovers_camera_jitter(room: list) -> None:
+    first, truth, frames, masks = _shaken_clip(room, 1)
+    options = RenderOptions(backend="torch")
     track = track_camera(room, frames, masks, first, TrackingOptions(iters=30, lr=1e-3), options)
 
     def errors(a: Camera, b: Camera) -> tuple[float, float]:
@@ -67,3 +77,58 @@ def test_tracking_recovers_camera_jitter(room: list) -> None:
         assert centre_err < 0.005 and centre_err < 0.5 * untracked_centre, (centre_err, untracked_centre)
         assert angle_err < 0.15 and angle_err < 0.5 * untracked_angle, (angle_err, untracked_angle)
     assert track.losses[1:].max() < 1e-3
+
+
+def test_track_ahead_gives_the_sequential_track_and_waits_for_each_frame(room: list) -> None:
+    """The background tracker computes exactly track_camera's cameras; item t is there once t is tracked."""
+    first, _, frames, masks = _shaken_clip(room, 3)
+    options, tracking = RenderOptions(backend="torch"), TrackingOptions(iters=6, lr=1e-3)
+    sequential = track_camera(room, frames, masks, first, tracking, options)
+    events, threads = [], set()
+
+    def on_event(event) -> None:  # noqa: ANN001
+        events.append(event.frame)
+        threads.add(threading.current_thread().name)
+
+    with TrackAhead(room, frames, masks, first, tracking, options, on_event) as ahead:
+        assert len(ahead) == 4 and ahead[0] is first
+        last = ahead[-1]  # waits for the thread
+        track = ahead.result()
+    assert events == [1, 2, 3] and threads == {"zerohsi-track-ahead"}
+    assert last is track.cameras[3] and ahead.seconds > 0
+    for mine, theirs in zip(track.cameras, sequential.cameras, strict=True):
+        assert torch.equal(mine.world_to_cam, theirs.world_to_cam)
+    assert torch.equal(track.losses, sequential.losses)
+    with pytest.raises(IndexError):
+        ahead[4]
+
+
+def test_track_ahead_hands_its_error_to_the_consumer_and_stops_on_close(room: list, monkeypatch) -> None:
+    first, _, frames, masks = _shaken_clip(room, 2)
+    options, tracking = RenderOptions(backend="torch"), TrackingOptions(iters=2, lr=1e-3)
+    real = track_module.track_frame
+
+    def failing(scene, frame, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if torch.equal(frame, frames[2]):
+            raise BackendError("the renderer failed on frame 2")
+        return real(scene, frame, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(track_module, "track_frame", failing)
+        with TrackAhead(room, frames, masks, first, tracking, options) as ahead:
+            assert torch.isfinite(ahead[1].world_to_cam).all()
+            with pytest.raises(BackendError, match="failed on frame 2"):  # raised in the thread, here
+                ahead[2]
+            with pytest.raises(BackendError, match="failed on frame 2"):
+                ahead.result()
+    caller = CancelToken()
+    caller.cancel()  # the caller's cancel stops the thread and the consumer
+    with (
+        TrackAhead(room, frames, masks, first, tracking, options, cancel=caller) as ahead,
+        pytest.raises(Cancelled),
+    ):
+        ahead[2]
+    long = TrackingOptions(iters=100_000, lr=1e-3)
+    ahead = TrackAhead(room, frames, masks, first, long, options)
+    ahead.close()  # leaving mid-frame: the thread stops at its next iteration
+    assert not ahead._thread.is_alive()
