@@ -38,7 +38,7 @@ from zerohsi_core.render.crop import (
 from zerohsi_core.render.losses import photometric_loss
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.outputs import RenderOutput
-from zerohsi_core.render.render import BatchEntity, render_batch
+from zerohsi_core.render.render import BatchEntity, GaussianBatch, render_batch
 from zerohsi_core.scene.gaussians import GaussianCloud
 
 STAGE = "hsi"
@@ -123,38 +123,53 @@ class _SceneRenderer:
         self.avatar, self.scene, self.obj, self.options = avatar, list(scene), obj, options
         self.compiled = compiled and avatar.bary.device.type == "cuda"  # inductor on CPU was slower
 
-    def culled(self, views: Sequence[Camera]) -> _SceneRenderer:
-        """This renderer with only the scene Gaussians that can reach one of the views' images."""
-        scene = [(name, cull(cloud, views, self.options)) for name, cloud in self.scene]
+    def prepared(self, views: Sequence[Camera], crop: bool) -> _SceneRenderer:
+        """This renderer for a batch of views that it renders many times: the static scene activated and
+        coloured once for them (`GaussianBatch`), and (crop) with only the Gaussians that can reach one of
+        the views' images."""
+        centers = torch.stack([cam.center for cam in views])
+        scene = []
+        for name, cloud in self.scene:
+            reaching = cull(cloud, views, self.options) if crop else cloud
+            scene.append((name, GaussianBatch.of(reaching, centers.to(cloud.means), self.options.sh_degree)))
+        return _SceneRenderer(self.avatar, scene, self.obj, self.options, self.compiled)
+
+    def select(self, index: Sequence[int]) -> _SceneRenderer:
+        """A prepared renderer for some of its views."""
+        scene = [(n, c.select(index) if isinstance(c, GaussianBatch) else c) for n, c in self.scene]
         return _SceneRenderer(self.avatar, scene, self.obj, self.options, self.compiled)
 
     def __call__(
         self,
         params: SmplxParams,
-        object_poses: Sequence[Tensor] | None,
+        object_poses: Sequence[Tensor] | Tensor | None,
         cameras: Sequence[Camera],
         pad: int = 0,
         centers: Tensor | None = None,
     ) -> RenderOutput:
-        """Frame b: the body params[b] and the object at object_poses[b] from cameras[b] (centres [B, 3]
-        if known). The avatar runs on a batch of at least `pad` bodies — rows past B repeat the last one,
-        detached, and are dropped — so that a compiled avatar sees one batch size."""
+        """Frame b: the body params[b] and the object at object_poses[b] ([B, 4, 4] or B poses) from
+        cameras[b] (centres [B, 3] if known). The avatar runs on a batch of at least `pad` bodies — rows
+        past B repeat the last one, detached, and are dropped — so that a compiled avatar sees one batch
+        size."""
         B = len(cameras)
         if centers is None:
             centers = torch.stack([cam.center for cam in cameras]).to(params.transl)
         if params.batch_size < pad:
             filler = params.index(slice(B - 1, B)).detach()
             params = SmplxParams.cat([params, *[filler] * (pad - params.batch_size)])
+        padded = centers
         if len(centers) < params.batch_size:
-            centers = torch.cat([centers, centers[-1:].expand(params.batch_size - len(centers), 3)])
-        means, quats, log_scales, opacity_logits, rgb = self.avatar.posed(params, centers, self.compiled)
-        sh = torch.zeros(means.shape[1], 1, 3, dtype=means.dtype, device=means.device)
-        bodies = [GaussianCloud(means[b], quats[b], log_scales[b], opacity_logits[b], sh) for b in range(B)]
+            padded = torch.cat([centers, centers[-1:].expand(params.batch_size - len(centers), 3)])
+        means, quats, log_scales, opacity_logits, rgb = self.avatar.posed(params, padded, self.compiled)
+        bodies = GaussianBatch(
+            means[:B], quats[:B], log_scales[:B].exp(), opacity_logits[:B].sigmoid(), rgb[:B]
+        )
         entities: list[tuple[str, BatchEntity]] = list(self.scene)
         if self.obj is not None and object_poses is not None:
-            entities.append((OBJECT, [self.obj.transformed(pose) for pose in object_poses]))
+            poses = object_poses if isinstance(object_poses, Tensor) else torch.stack(list(object_poses))
+            entities.append((OBJECT, GaussianBatch.posed(self.obj, poses, centers, self.options.sh_degree)))
         entities.append((HUMAN, bodies))
-        return render_batch(entities, cameras, self.options, colors_override={HUMAN: rgb[:B]})
+        return render_batch(entities, cameras, self.options)
 
 
 @dataclass(eq=False)
@@ -255,7 +270,7 @@ class _Batch:
         centers = torch.stack([cam.center for cam in cameras]).to(rgb)
         centres = [f.object_centre for f in frames]
         stacked = None if any(c is None for c in centres) else torch.stack(centres)  # type: ignore[misc]
-        draw = draw.culled(cameras) if crop else draw
+        draw = draw.prepared(cameras, crop)
         return cls(frames, windows, cameras, centers, window_grid(windows, rgb), rgb, stacked, draw, pad)
 
     @functools.cached_property
@@ -273,6 +288,14 @@ class _Batch:
 
         return self.base.replace(transl=rows("transl"), global_orient=rows("orient"), body_pose=rows("pose"))
 
+    def object_poses(self) -> Tensor | None:
+        """The frames' current object poses [B, 4, 4]: P_{t−1} composed with each frame's delta (Eq. 9)."""
+        frames = self.frames
+        if self.draw.obj is None or any(f.previous_object is None or f.rot6d is None for f in frames):
+            return None
+        delta = se3_from_rot6d(torch.stack([f.rot6d for f in frames]), torch.stack([f.trans for f in frames]))
+        return torch.stack([f.previous_object for f in frames]) @ delta
+
     def select(self, frames: list[_Frame]) -> _Batch:
         """The same batch restricted to some of its frames (same windows, cameras and scene)."""
         index = [self.frames.index(f) for f in frames]
@@ -284,15 +307,14 @@ class _Batch:
             self.grid[index],
             self.rgb[index],
             None if self.object_centres is None else self.object_centres[index],
-            self.draw,
+            self.draw.select(index),
             self.pad,
         )
 
     def losses(self, depth0: Tensor | None, options: HsiOptions) -> Tensor:
         """Eq. 14 of each frame [B] (object terms only when there is an object): L_rgb + λ_center L_center
         + λ_depth L_depth. Over a window, L_rgb is normalised as over the full frame (same gradients)."""
-        poses = None if self.draw.obj is None else [f.state()[1] for f in self.frames]
-        out = self.draw(self.bodies(), poses, self.cameras, self.pad, self.centers)
+        out = self.draw(self.bodies(), self.object_poses(), self.cameras, self.pad, self.centers)
         full = (self.windows[0].full_height, self.windows[0].full_width)
         loss = photometric_loss(out.rgb, self.rgb, options.lambda_ssim, full_size=full, per_image=True)
         if OBJECT in out.masks and self.object_centres is not None and depth0 is not None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from zerohsi_core.errors import BackendError, InputError
 from zerohsi_core.geometry.camera import Camera
+from zerohsi_core.geometry.rotations import matrix_to_quat_wxyz, quat_multiply_wxyz
 from zerohsi_core.registry import Registry
 from zerohsi_core.render.colors import override_colors, sh_colors
 from zerohsi_core.render.gsplat_raster import gsplat_module, rasterize_gsplat
@@ -49,12 +52,13 @@ def select_backend(name: str, device: torch.device, dtype: torch.dtype) -> str:
 
 
 def _validate(
-    entities: Sequence[tuple[str, GaussianCloud]],
+    entities: Sequence[tuple[str, GaussianCloud | GaussianBatch]],
     cameras: Sequence[Camera],
     colors_override: Mapping[str, Tensor],
     check_finite: bool = True,
 ) -> None:
-    """InputError for no entities, duplicate names, mixed devices/dtypes, non-finite values, bad cameras."""
+    """InputError for no entities, duplicate names, mixed devices/dtypes, non-finite values, bad cameras
+    (entities: clouds, or prepared batches of render_batch)."""
     if not entities:
         raise InputError("render needs at least one (name, GaussianCloud) entity")
     if not cameras:
@@ -72,7 +76,10 @@ def _validate(
                 f"entity {name!r} is on {cloud.means.device} ({cloud.means.dtype}) but {names[0]!r} is on "
                 f"{device} ({dtype}); move all clouds with .to()"
             )
-        for field in ("means", "quats", "log_scales", "opacity_logits", "sh") if check_finite else ():
+        fields = ("means", "quats", "log_scales", "opacity_logits", "sh")
+        if isinstance(cloud, GaussianBatch):
+            fields = ("means", "quats", "scales", "opacities") + (() if cloud.colors is None else ("colors",))
+        for field in fields if check_finite else ():
             if not bool(torch.isfinite(getattr(cloud, field)).all()):
                 raise InputError(f"entity {name!r} has NaN or infinite values in {field}")
     for name, colors in colors_override.items():
@@ -161,8 +168,86 @@ def _composite(raster: RasterOutput, names: Sequence[str], options: RenderOption
     return RenderOutput(rgb=rgb, depth=depth, alpha=alpha, masks=masks)
 
 
-# An entity of a batch of scenes: one cloud that every scene shares, or one cloud per scene.
-BatchEntity = GaussianCloud | Sequence[GaussianCloud]
+@dataclass(frozen=True, eq=False)
+class GaussianBatch:
+    """One entity of B scenes, ready to splat: activated Gaussians [B, N, …] (a view of one shared cloud, or
+    different clouds of one size) and their colours as seen from each scene's camera. Built once for a
+    batch that is rendered many times (an optimisation's static scene), its activations and colours are
+    not recomputed at each render."""
+
+    means: Tensor  # [B, N, 3]
+    quats: Tensor  # [B, N, 4] wxyz
+    scales: Tensor  # [B, N, 3] metres
+    opacities: Tensor  # [B, N]
+    colors: Tensor | None  # [B, N, 3] RGB; None: the render's colors_override gives them
+
+    @property
+    def num(self) -> int:
+        """Gaussians per scene."""
+        return self.means.shape[1]
+
+    def __len__(self) -> int:
+        return self.means.shape[0]
+
+    def select(self, index: Sequence[int]) -> GaussianBatch:
+        """The batch of some of its scenes."""
+        pick = torch.as_tensor(list(index), dtype=torch.long, device=self.means.device)
+        colors = None if self.colors is None else self.colors[pick]
+        return GaussianBatch(
+            self.means[pick], self.quats[pick], self.scales[pick], self.opacities[pick], colors
+        )
+
+    @classmethod
+    def of(
+        cls, entity: BatchEntity, centers: Tensor, sh_degree: int | None = None, colors: bool = True
+    ) -> GaussianBatch:
+        """An entity of a batch (one shared cloud, or one cloud per scene) seen from the scenes' camera
+        centres [B, 3] (colours: its SH colours, or None for a colors_override)."""
+        if isinstance(entity, GaussianBatch):
+            return entity
+        B = len(centers)
+        if isinstance(entity, GaussianCloud):
+            n = entity.num
+            return cls(
+                entity.means.expand(B, n, 3),
+                entity.quats.expand(B, n, 4),
+                entity.scales.expand(B, n, 3),
+                entity.opacities.expand(B, n),
+                sh_colors(entity, centers, sh_degree) if colors else None,
+            )
+        clouds = list(entity)
+        return cls(
+            torch.stack([c.means for c in clouds]),
+            torch.stack([c.quats for c in clouds]),
+            torch.stack([c.scales for c in clouds]),
+            torch.stack([c.opacities for c in clouds]),
+            torch.cat([sh_colors(c, centers[b : b + 1], sh_degree) for b, c in enumerate(clouds)])
+            if colors
+            else None,
+        )
+
+    @classmethod
+    def posed(
+        cls, cloud: GaussianCloud, poses: Tensor, centers: Tensor, sh_degree: int | None = None
+    ) -> GaussianBatch:
+        """A rigid cloud at B poses [B, 4, 4] (differentiable in the poses), each seen from its camera centre
+        [B, 3] — `GaussianCloud.transformed` of every pose at once. Colours are the cloud's own seen from
+        the centre moved back into its frame, R^T (c − t): the SH rotation of `transformed`, without it."""
+        poses = poses.to(cloud.means)
+        R, t = poses[:, :3, :3], poses[:, :3, 3]
+        n, B = cloud.num, len(poses)
+        local = ((centers.to(t) - t)[:, None] @ R).squeeze(1)  # R^T (c − t), as rows
+        return cls(
+            cloud.means @ R.transpose(1, 2) + t[:, None],
+            quat_multiply_wxyz(matrix_to_quat_wxyz(R)[:, None], cloud.quats),
+            cloud.scales.expand(B, n, 3),
+            cloud.opacities.expand(B, n),
+            sh_colors(cloud, local, sh_degree),
+        )
+
+
+# An entity of a batch of scenes: one cloud that every scene shares, one cloud per scene, or prepared.
+BatchEntity = GaussianCloud | Sequence[GaussianCloud] | GaussianBatch
 
 
 def render_batch(
@@ -172,57 +257,51 @@ def render_batch(
     colors_override: Mapping[str, Tensor] | None = None,
 ) -> RenderOutput:
     """Render B different scenes, each from its own camera, in one rasteriser call (gsplat's batch
-    dimension; the torch backend loops). Scene b is the union of the entities' clouds for b: a shared cloud
-    (the static scene) or the b-th of a per-scene list (a posed body, an object at a pose); per-scene lists
-    of one entity hold equally many Gaussians. colors_override[name] is RGB [B, N, 3]. Outputs are
-    [B, H, W, …], as `render` gives for B cameras of one scene.
+    dimension; the torch backend loops). Scene b is the union of the entities for b: a shared cloud (the
+    static scene), the b-th of a per-scene list (a posed body, an object at a pose) — per-scene lists of one
+    entity hold equally many Gaussians — or a GaussianBatch prepared for these cameras.
+    colors_override[name] is RGB [B, N, 3]. Outputs are [B, H, W, …], as `render` gives for B cameras of
+    one scene.
     """
     options = options or RenderOptions()
     cams, overrides, B = list(cameras), dict(colors_override or {}), len(cameras)
-    listed = [
-        (name, [value] if isinstance(value, GaussianCloud) else list(value)) for name, value in entities
-    ]
-    for name, clouds in listed:
-        if len(clouds) not in (1, B) or len({cloud.num for cloud in clouds}) != 1:
-            raise InputError(f"entity {name!r}: one cloud or {B} clouds of one size, got {len(clouds)}")
-    _validate([(name, clouds[0]) for name, clouds in listed], cams, overrides, options.check_finite)
-    per_scene = dict(listed)
-    first = next(iter(per_scene.values()))[0]
-    device, dtype = first.means.device, first.means.dtype
+    for name, value in entities:
+        if isinstance(value, GaussianBatch):
+            if len(value) != B:
+                raise InputError(f"entity {name!r}: a GaussianBatch of {len(value)} scenes for {B} cameras")
+        elif not isinstance(value, GaussianCloud) and (
+            len(value) not in (1, B) or len({c.num for c in value}) != 1
+        ):
+            raise InputError(f"entity {name!r}: one cloud or {B} clouds of one size, got {len(value)}")
+    firsts = [(name, v if isinstance(v, GaussianCloud | GaussianBatch) else v[0]) for name, v in entities]
+    _validate(firsts, cams, overrides, options.check_finite)
+    device, dtype = firsts[0][1].means.device, firsts[0][1].means.dtype
     viewmats, Ks, centers = _camera_tensors(cams, device, dtype)  # [B, 4, 4], [B, 3, 3], [B, 3]
-
-    def stacked(field: str) -> Tensor:  # [B, N, …]: shared clouds expanded, per-scene clouds stacked
-        parts = [
-            getattr(c[0], field).expand(B, *getattr(c[0], field).shape)
-            if len(c) == 1
-            else torch.stack([getattr(cloud, field) for cloud in c])
-            for c in per_scene.values()
-        ]
-        return torch.cat(parts, dim=1)
-
-    colors = []
-    for name, clouds in per_scene.items():
+    batches = []
+    for name, value in entities:
+        if not isinstance(value, GaussianCloud | GaussianBatch) and len(value) == 1:
+            value = value[0]  # one cloud that every scene shares
+        batch = GaussianBatch.of(value, centers, options.sh_degree, colors=name not in overrides)
         if name in overrides:
-            colors.append(override_colors(name, overrides[name], B, clouds[0].num))
-        elif len(clouds) == 1:
-            colors.append(sh_colors(clouds[0], centers, options.sh_degree))  # [B, N, 3]
-        else:
-            colors.append(
-                torch.cat([sh_colors(c, centers[b : b + 1], options.sh_degree) for b, c in enumerate(clouds)])
-            )
-    features = _with_labels(torch.cat(colors, dim=1), [c[0].num for c in per_scene.values()])  # [B, N, D]
-    args = [stacked("means"), stacked("quats"), stacked("scales"), stacked("opacities"), features]
+            batch = dataclasses.replace(batch, colors=override_colors(name, overrides[name], B, batch.num))
+        elif batch.colors is None:
+            raise InputError(f"entity {name!r} is a GaussianBatch without colours and has no colors_override")
+        batches.append(batch)
+    features = _with_labels(torch.cat([b.colors for b in batches], dim=1), [b.num for b in batches])
+    args = [
+        torch.cat([getattr(b, f) for b in batches], dim=1) for f in ("means", "quats", "scales", "opacities")
+    ]
     backend = select_backend(options.backend, device, dtype)
     rasterize = RASTERIZERS.create(backend)
     size = (cams[0].width, cams[0].height)
     if backend == "gsplat":  # one call: [B, N, …] Gaussians into [B, 1] cameras
-        raster = rasterize(*args[:4], args[4][:, None], viewmats[:, None], Ks[:, None], *size, options)
+        raster = rasterize(*args, features[:, None], viewmats[:, None], Ks[:, None], *size, options)
         raster = RasterOutput(raster.features[:, 0], raster.depth_sum[:, 0], raster.alpha[:, 0])
     else:
         views = [
             rasterize(
-                *(a[b] for a in args[:4]),
-                args[4][b : b + 1],
+                *(a[b] for a in args),
+                features[b : b + 1],
                 viewmats[b : b + 1],
                 Ks[b : b + 1],
                 *size,
@@ -233,4 +312,4 @@ def render_batch(
         raster = RasterOutput(
             *(torch.cat([getattr(v, f) for v in views]) for f in ("features", "depth_sum", "alpha"))
         )
-    return _composite(raster, list(per_scene), options)
+    return _composite(raster, [name for name, _ in entities], options)

@@ -9,9 +9,12 @@ import torch
 
 from zerohsi_core.errors import BackendError, ConfigError, InputError
 from zerohsi_core.geometry.camera import Camera
+from zerohsi_core.geometry.rotations import axis_angle_to_matrix
+from zerohsi_core.geometry.se3 import make_se3
+from zerohsi_core.render.colors import sh_colors
 from zerohsi_core.render.gsplat_raster import gsplat_module
 from zerohsi_core.render.options import RenderOptions
-from zerohsi_core.render.render import render, render_batch, select_backend
+from zerohsi_core.render.render import GaussianBatch, render, render_batch, select_backend
 from zerohsi_core.scene.gaussians import GaussianCloud, rgb_to_sh_dc
 
 W, H, F = 32, 24, 50.0
@@ -201,6 +204,55 @@ def test_render_batch_renders_each_scene_from_its_camera(make_camera) -> None:
     assert (out.rgb[0] - out.rgb[1]).abs().max() > 0.1  # the scenes really differ
     with pytest.raises(InputError, match="one cloud or 3 clouds"):
         render_batch([("wall", shared), ("blob", blobs[:2])], cams)
+
+
+def test_a_prepared_batch_renders_as_its_clouds(make_camera) -> None:
+    """A GaussianBatch made once (the shared wall activated and coloured for these cameras) renders as the
+    cloud it was made from; a batch for another number of cameras is refused."""
+    shared, blobs, colors, cams = _batch_case(make_camera)
+    centers = torch.stack([cam.center for cam in cams])
+    ready = GaussianBatch.of(shared, centers)
+    a = render_batch([("wall", shared), ("blob", blobs)], cams, colors_override={"blob": colors})
+    b = render_batch([("wall", ready), ("blob", blobs)], cams, colors_override={"blob": colors})
+    torch.testing.assert_close(a.rgb, b.rgb, atol=0, rtol=0)
+    torch.testing.assert_close(a.masks["wall"], b.masks["wall"], atol=0, rtol=0)
+    one = render_batch(
+        [("wall", ready.select([2])), ("blob", [blobs[2]])], cams[2:], colors_override={"blob": colors[2:]}
+    )
+    torch.testing.assert_close(one.rgb[0], a.rgb[2], atol=1e-12, rtol=0)
+    with pytest.raises(InputError, match="a GaussianBatch of 1 scenes for 3 cameras"):
+        render_batch([("wall", ready.select([0])), ("blob", blobs)], cams)
+
+
+def test_a_posed_batch_is_the_cloud_transformed_to_each_pose() -> None:
+    """GaussianBatch.posed = GaussianCloud.transformed at each pose, coloured from each camera centre —
+    including view-dependent (degree 2) colours, which it gets without rotating the SH bands — and the
+    poses receive gradients."""
+    gen = torch.Generator().manual_seed(3)
+    n = 40
+    obj = GaussianCloud(
+        means=torch.randn(n, 3, generator=gen, dtype=torch.float64) * 0.2,
+        quats=torch.randn(n, 4, generator=gen, dtype=torch.float64),
+        log_scales=torch.randn(n, 3, generator=gen, dtype=torch.float64) * 0.1 - 3,
+        opacity_logits=torch.randn(n, generator=gen, dtype=torch.float64),
+        sh=torch.randn(n, 9, 3, generator=gen, dtype=torch.float64) * 0.3,
+    )
+    turns = torch.randn(3, 3, generator=gen, dtype=torch.float64)
+    poses = make_se3(axis_angle_to_matrix(turns), torch.randn(3, 3, generator=gen, dtype=torch.float64))
+    poses.requires_grad_(True)
+    centers = torch.randn(3, 3, generator=gen, dtype=torch.float64) * 2
+    batch = GaussianBatch.posed(obj, poses, centers)
+    for b in range(3):
+        moved = obj.transformed(poses[b])
+        torch.testing.assert_close(batch.means[b], moved.means, atol=1e-12, rtol=0)
+        torch.testing.assert_close(batch.quats[b], moved.quats, atol=1e-12, rtol=0)
+        torch.testing.assert_close(batch.scales[b], moved.scales, atol=1e-12, rtol=0)
+        torch.testing.assert_close(
+            batch.colors[b], sh_colors(moved, centers[b : b + 1])[0], atol=1e-9, rtol=0
+        )
+    assert (batch.colors[0] - batch.colors[1]).abs().max() > 0.05  # the colours really depend on the view
+    batch.colors.sum().backward()
+    assert poses.grad is not None and poses.grad[:, :3, :3].abs().sum() > 0
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
