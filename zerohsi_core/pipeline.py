@@ -5,6 +5,7 @@ state is the next clip's initial state). Every stage reports progress and honour
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,14 @@ class SequenceResult:
     def joints(self) -> Tensor:
         """[ΣT, 55, 3] joints of the whole sequence."""
         return torch.cat([clip.joints for clip in self.clips])
+
+
+def _import_compiler() -> None:
+    """torch.compile imports dynamo and inductor on first use; a thread running torch ops meanwhile may
+    import some of the same modules, and two threads importing them at once see them half-initialised
+    (ImportError: partially initialized module). Import them before a second thread starts."""
+    importlib.import_module("torch._dynamo")
+    importlib.import_module("torch._inductor.compiler_bisector")
 
 
 class Pipeline:
@@ -305,6 +314,7 @@ class Pipeline:
         masks = static_masks(human_masks, object_masks)
         tracking = TrackingOptions.from_config(cfg)
         if self._tracks_ahead(frames):  # tracking in a background thread while HSI fits the tracked frames
+            _import_compiler()
             progress = serialized(progress)
             with TrackAhead(
                 static, frames, masks, camera, tracking, self.render_options, progress, cancel
