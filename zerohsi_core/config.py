@@ -187,7 +187,7 @@ class SpeedConfig:
     crop_margin: float = 0.25  # optimized: crop box = mask/body box grown by this share of its size
     crop_min_pixels: int = 48  # optimized: and by at least this many pixels on each side
     compile: bool = True  # optimized path on CUDA: the avatar (HSI) and the refinement objective compiled
-    frames_in_flight: int = 1  # optimized HSI: K frames at once, t starting iters/K steps after t−1 (GPU: 6)
+    frames_in_flight: int = 1  # optimized HSI: K frames at once, t starting iters/K steps after t−1 (GPU: 12)
     track_ahead: bool = True  # optimized path on CUDA: tracking in a background thread, overlapping HSI
 
 
