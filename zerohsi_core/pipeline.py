@@ -5,6 +5,7 @@ state is the next clip's initial state). Every stage reports progress and honour
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
 from collections.abc import Sequence
@@ -316,9 +317,10 @@ class Pipeline:
         if self._tracks_ahead(frames):  # tracking in a background thread while HSI fits the tracked frames
             _import_compiler()
             progress = serialized(progress)
-            with TrackAhead(
-                static, frames, masks, camera, tracking, self.render_options, progress, cancel
-            ) as cams:
+            track_all = functools.partial(
+                track_camera, static, frames, masks, camera, tracking, self.render_options, progress
+            )
+            with TrackAhead(track_all, camera, len(frames), frames.device, cancel) as cams:
                 hsi = self._hsi(inputs, cams, pose_init, progress, cancel)
                 track = cams.result()
             clock.lap("hsi")

@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -103,6 +103,7 @@ def track_frame(
 
 
 def _check_inputs(frames: Tensor, masks: Tensor, first: Camera) -> None:
+    """InputError for frames and masks of the wrong shapes, a camera of another size, non-finite frames."""
     if frames.ndim != 4 or masks.shape != frames.shape[:3]:
         raise InputError(
             f"tracking needs frames [T,H,W,3] and masks [T,H,W], got {frames.shape}, {masks.shape}"
@@ -111,29 +112,13 @@ def _check_inputs(frames: Tensor, masks: Tensor, first: Camera) -> None:
         raise InputError(
             f"camera is {first.width}x{first.height} but frames are {frames.shape[2]}x{frames.shape[1]}"
         )
+    finite = torch.isfinite(frames).flatten(1).all(1)
+    if not bool(finite.all()):  # Adam would carry NaN into the camera, and the render would lose its grad
+        bad = torch.nonzero(~finite).flatten().tolist()
+        raise InputError(f"tracking needs finite frames; frames {bad} hold NaN or infinite values")
 
 
-def _tracked(
-    scene: Sequence[tuple[str, GaussianCloud]],
-    frames: Tensor,
-    masks: Tensor,
-    first: Camera,
-    options: TrackingOptions,
-    render_options: RenderOptions,
-    cancel: CancelToken | None,
-) -> Iterator[tuple[Camera, Tensor]]:
-    """Each frame after the first, in order: its camera and final loss (finite: checked here)."""
-    camera = first
-    inner = dataclasses.replace(render_options, check_finite=False)  # no device sync per step
-    for t in range(1, len(frames)):
-        camera, loss = track_frame(scene, frames[t], masks[t], camera, options, inner, cancel)
-        if not bool(torch.isfinite(loss)):
-            raise BackendError(f"camera tracking diverged at frame {t} (loss {float(loss)}): check the video")
-        yield camera, loss.detach()
-
-
-def _event(t: int, frames: int, loss: Tensor) -> ProgressEvent:
-    return ProgressEvent(STAGE, t / (frames - 1), frame=t, loss=float(loss))
+FrameCallback = Callable[[int, Camera], None]
 
 
 def track_camera(
@@ -145,71 +130,85 @@ def track_camera(
     render_options: RenderOptions,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    on_frame: FrameCallback | None = None,
 ) -> CameraTrack:
-    """Sequential tracking of every frame after the first. frames [T,H,W,3], static masks [T,H,W]."""
+    """Sequential tracking of every frame after the first. frames [T,H,W,3], static masks [T,H,W].
+    on_frame(t, camera) is called as soon as frame t's camera is computed (its loss checked finite)."""
     _check_inputs(frames, masks, first)
     cameras, losses = [first], [torch.zeros((), device=frames.device)]
-    for t, (camera, loss) in enumerate(
-        _tracked(scene, frames, masks, first, options, render_options, cancel), 1
-    ):
+    inner = dataclasses.replace(render_options, check_finite=False)  # no device sync per step
+    for t in range(1, len(frames)):
+        camera, loss = track_frame(scene, frames[t], masks[t], cameras[-1], options, inner, cancel)
+        if not bool(torch.isfinite(loss)):  # this host sync also means: the camera is computed
+            raise BackendError(f"camera tracking diverged at frame {t} (loss {float(loss)}): check the video")
         cameras.append(camera)
-        losses.append(loss)
-        report(progress, _event(t, len(frames), loss))
+        losses.append(loss.detach())
+        if on_frame is not None:
+            on_frame(t, camera)
+        report(progress, ProgressEvent(STAGE, t / (len(frames) - 1), frame=t, loss=float(loss)))
     return CameraTrack(cameras, torch.stack(losses))
 
 
 class TrackAhead(Sequence[Camera]):
-    """`track_camera` run in a background thread (on its own CUDA stream), ahead of its consumer: a
+    """Camera tracking run in a background thread (on its own CUDA stream), ahead of its consumer: a
     sequence of the T cameras whose item t waits until frame t is tracked. Tracking depends only on the
     video and the static masks, not on the human, so HSI can fit frame t while later frames are tracked;
-    both loops are bound by the host, and the GPU has room for the two. The cameras are the ones
-    `track_camera` computes (same code, same order). Use as a context manager: leaving it stops the
-    thread; `result()` waits for the whole track (and re-raises the thread's error, as does an item)."""
+    both loops are bound by the host, and the GPU has room for the two. `track` is `track_camera` with
+    its inputs bound (functools.partial); the thread passes it `on_frame` and `cancel`, so the cameras
+    are the ones `track_camera` computes. Use as a context manager: leaving it stops the thread;
+    `result()` waits for the whole track (and re-raises the thread's error, as does an item)."""
 
     def __init__(
         self,
-        scene: Sequence[tuple[str, GaussianCloud]],
-        frames: Tensor,
-        masks: Tensor,
+        track: Callable[..., CameraTrack],
         first: Camera,
-        options: TrackingOptions,
-        render_options: RenderOptions,
-        progress: ProgressCallback | None = None,
+        count: int,
+        device: torch.device,
         cancel: CancelToken | None = None,
     ) -> None:
-        _check_inputs(frames, masks, first)
-        self._count = len(frames)
-        self._cameras, self._losses = [first], [torch.zeros((), device=frames.device)]
+        self._count, self._cameras = count, [first]
+        self._track: CameraTrack | None = None
         self._error: BaseException | None = None
         self._ready = threading.Condition()
         self._cancel = cancel
         self._stop = CancelToken(cancel)  # the caller's cancel, or this sequence closing
         self.seconds = float("nan")  # the tracking thread's wall time, once it is done
-        args = (scene, frames, masks, first, options, render_options, progress)
-        self._thread = threading.Thread(target=self._run, args=args, name="zerohsi-track-ahead", daemon=True)
+        # The thread's CUDA stream starts after the caller's work so far (which made frames and masks).
+        after = torch.cuda.current_stream(device) if device.type == "cuda" else None
+        self._thread = threading.Thread(target=self._run, args=(track, after), name="zerohsi-track-ahead")
+        self._thread.daemon = True
         self._thread.start()
 
-    def _run(self, scene, frames, masks, first, options, render_options, progress) -> None:  # noqa: ANN001
+    def _publish(self, t: int, camera: Camera) -> None:
+        with self._ready:
+            self._cameras.append(camera)
+            self._ready.notify_all()
+
+    def _run(self, track: Callable[..., CameraTrack], after: torch.cuda.Stream | None) -> None:
         start = time.perf_counter()
         stream = None
-        if frames.is_cuda:  # its own stream, after the work that made its inputs
-            stream = torch.cuda.Stream(frames.device)
-            stream.wait_stream(torch.cuda.current_stream(frames.device))
+        if after is not None:
+            stream = torch.cuda.Stream(after.device)
+            stream.wait_stream(after)
         try:
             with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
-                tracked = _tracked(scene, frames, masks, first, options, render_options, self._stop)
-                for t, (camera, loss) in enumerate(tracked, 1):
-                    # The loss's finiteness check synchronised this stream: the camera is computed.
-                    with self._ready:
-                        self._cameras.append(camera)
-                        self._losses.append(loss)
-                        self._ready.notify_all()
-                    report(progress, _event(t, len(frames), loss))
+                result = track(on_frame=self._publish, cancel=self._stop)
+            with self._ready:
+                self._track = result
+                self._ready.notify_all()
         except BaseException as exc:  # handed to the consumer
             with self._ready:
                 self._error = exc
                 self._ready.notify_all()
         self.seconds = time.perf_counter() - start
+
+    def _wait(self, ready: Callable[[], bool]) -> None:
+        with self._ready:
+            while not ready():
+                if self._error is not None:
+                    raise self._error
+                check(self._cancel)
+                self._ready.wait(timeout=0.1)
 
     def __len__(self) -> int:
         return self._count
@@ -220,19 +219,15 @@ class TrackAhead(Sequence[Camera]):
         if not -self._count <= t < self._count:
             raise IndexError(f"frame {t} of a {self._count}-frame track")
         t %= self._count
-        with self._ready:
-            while len(self._cameras) <= t:
-                if self._error is not None:
-                    raise self._error
-                check(self._cancel)
-                self._ready.wait(timeout=0.1)
-            return self._cameras[t]
+        self._wait(lambda: len(self._cameras) > t)
+        return self._cameras[t]
 
     def result(self) -> CameraTrack:
         """The whole track, once the thread has tracked every frame."""
-        self[self._count - 1]
+        self._wait(lambda: self._track is not None)
         self._thread.join()
-        return CameraTrack(list(self._cameras), torch.stack(self._losses))
+        assert self._track is not None
+        return self._track
 
     def close(self) -> None:
         """Stop the thread (at its next iteration) and wait for it."""

@@ -1,5 +1,6 @@
 """Camera tracking (Eq. 7–8): recovers a known camera jitter; the static mask accumulates; track-ahead."""
 
+import functools
 import math
 import threading
 
@@ -8,7 +9,7 @@ import torch
 
 from zerohsi_core.camera import track as track_module
 from zerohsi_core.camera.track import TrackAhead, TrackingOptions, static_masks, track_camera
-from zerohsi_core.errors import BackendError, Cancelled
+from zerohsi_core.errors import BackendError, Cancelled, InputError
 from zerohsi_core.geometry.camera import Camera, intrinsics_from_fov, look_at
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from zerohsi_core.geometry.se3 import make_se3
@@ -79,6 +80,11 @@ def test_tracking_recovers_camera_jitter(room: list) -> None:
     assert track.losses[1:].max() < 1e-3
 
 
+def _ahead(room, frames, masks, first, tracking, options, progress=None, cancel=None) -> TrackAhead:  # noqa: ANN001
+    track = functools.partial(track_camera, room, frames, masks, first, tracking, options, progress)
+    return TrackAhead(track, first, len(frames), frames.device, cancel)
+
+
 def test_track_ahead_gives_the_sequential_track_and_waits_for_each_frame(room: list) -> None:
     """The background tracker computes exactly track_camera's cameras; item t is there once t is tracked."""
     first, _, frames, masks = _shaken_clip(room, 3)
@@ -90,7 +96,7 @@ def test_track_ahead_gives_the_sequential_track_and_waits_for_each_frame(room: l
         events.append(event.frame)
         threads.add(threading.current_thread().name)
 
-    with TrackAhead(room, frames, masks, first, tracking, options, on_event) as ahead:
+    with _ahead(room, frames, masks, first, tracking, options, on_event) as ahead:
         assert len(ahead) == 4 and ahead[0] is first
         last = ahead[-1]  # waits for the thread
         track = ahead.result()
@@ -106,6 +112,15 @@ def test_track_ahead_gives_the_sequential_track_and_waits_for_each_frame(room: l
 def test_track_ahead_hands_its_error_to_the_consumer_and_stops_on_close(room: list, monkeypatch) -> None:
     first, _, frames, masks = _shaken_clip(room, 2)
     options, tracking = RenderOptions(backend="torch"), TrackingOptions(iters=2, lr=1e-3)
+    broken = frames.clone()
+    broken[2, 5, 5, 0] = float("nan")  # refused before any work, in the thread: the consumer sees it
+    with pytest.raises(InputError, match=r"frames \[2\] hold NaN"):
+        track_camera(room, broken, masks, first, tracking, options)
+    with (
+        _ahead(room, broken, masks, first, tracking, options) as ahead,
+        pytest.raises(InputError, match="NaN"),
+    ):
+        ahead[1]
     real = track_module.track_frame
 
     def failing(scene, frame, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
@@ -115,7 +130,7 @@ def test_track_ahead_hands_its_error_to_the_consumer_and_stops_on_close(room: li
 
     with monkeypatch.context() as patch:
         patch.setattr(track_module, "track_frame", failing)
-        with TrackAhead(room, frames, masks, first, tracking, options) as ahead:
+        with _ahead(room, frames, masks, first, tracking, options) as ahead:
             assert torch.isfinite(ahead[1].world_to_cam).all()
             with pytest.raises(BackendError, match="failed on frame 2"):  # raised in the thread, here
                 ahead[2]
@@ -124,11 +139,11 @@ def test_track_ahead_hands_its_error_to_the_consumer_and_stops_on_close(room: li
     caller = CancelToken()
     caller.cancel()  # the caller's cancel stops the thread and the consumer
     with (
-        TrackAhead(room, frames, masks, first, tracking, options, cancel=caller) as ahead,
+        _ahead(room, frames, masks, first, tracking, options, cancel=caller) as ahead,
         pytest.raises(Cancelled),
     ):
         ahead[2]
     long = TrackingOptions(iters=100_000, lr=1e-3)
-    ahead = TrackAhead(room, frames, masks, first, long, options)
+    ahead = _ahead(room, frames, masks, first, long, options)
     ahead.close()  # leaving mid-frame: the thread stops at its next iteration
     assert not ahead._thread.is_alive()
