@@ -19,6 +19,7 @@ from pathlib import Path
 from zerohsi_core.config import Config, apply_overrides
 from zerohsi_core.errors import Cancelled, InputError, ZeroHSIError
 from zerohsi_core.metrics.physical import physical_metrics
+from zerohsi_core.metrics.truth import frame_errors
 from zerohsi_core.pipeline import InteractionRequest, Pipeline
 
 DEGRADED = {
@@ -53,8 +54,9 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def run_case(pipeline: Pipeline, case: Case, seed: int) -> dict[str, float]:
-    """Reconstruct one case; errors averaged over its clips (weighted by frames) plus its wall time."""
+def run_case(pipeline: Pipeline, case: Case, seed: int) -> dict[str, object]:
+    """Reconstruct one case; errors averaged over its clips (weighted by frames) plus its wall time, and
+    under "per_frame" the MPJPE and object errors of every frame of its clips, in order."""
     start = time.perf_counter()
     result = pipeline.run(InteractionRequest(case.prompts, case.scene, case.object_id, seed=seed))
     frames = [len(clip.joints) for clip in result.clips]
@@ -65,9 +67,14 @@ def run_case(pipeline: Pipeline, case: Case, seed: int) -> dict[str, float]:
         for key in keys
     }
     seconds = time.perf_counter() - start
+    per_frame: dict[str, list[float]] = {}
+    for clip in result.clips:
+        truth = clip.video.meta.get("ground_truth")
+        for key, values in (frame_errors(clip, truth) if truth is not None else {}).items():
+            per_frame.setdefault(key, []).extend(values)
     scene = pipeline.load_scene(result.scene_id)
     physical = physical_metrics(result, scene, pipeline.body, pipeline.cfg)
-    return {**errors, **physical, "frames": float(sum(frames)), "seconds": seconds}
+    return {**errors, **physical, "frames": float(sum(frames)), "seconds": seconds, "per_frame": per_frame}
 
 
 def run_benchmark(
@@ -104,17 +111,19 @@ def run_benchmark(
                     log(f"{label}: failed: {err}")
                 else:
                     rows.append({**row, **errors})
-                    log(f"{label}: " + ", ".join(f"{k} {v:.2f}" for k, v in errors.items()))
+                    log(
+                        f"{label}: " + ", ".join(f"{k} {float(errors[k]):.2f}" for k in metric_keys([errors]))
+                    )
                 if report is not None:
                     write_report(rows, report)
     return rows
 
 
 def metric_keys(rows: Sequence[dict[str, object]]) -> list[str]:
-    """The numeric columns of some rows, in first-seen order."""
+    """The numeric columns of some rows, in first-seen order (not the per-frame lists)."""
     keys: dict[str, None] = {}
     for row in rows:
-        keys.update((k, None) for k in row if k not in ("case", "variant", "error", "repeat"))
+        keys.update((k, None) for k in row if k not in ("case", "variant", "error", "repeat", "per_frame"))
     return list(keys)
 
 

@@ -29,12 +29,17 @@ def axis_angle_distance_deg(a: Tensor, b: Tensor) -> Tensor:
     return torch.rad2deg(rotation_angle(axis_angle_to_matrix(a.double()), axis_angle_to_matrix(b.double())))
 
 
+def pose_frame_errors(estimate: Tensor, truth: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-frame translation (m) and rotation (deg) errors between rigid poses [T,4,4] → [T], [T]."""
+    est, ref = estimate.double(), truth.double().to(estimate.device)
+    translation = torch.linalg.norm(est[:, :3, 3] - ref[:, :3, 3], dim=-1)
+    return translation, torch.rad2deg(rotation_angle(est[:, :3, :3], ref[:, :3, :3]))
+
+
 def pose_errors(estimate: Tensor, truth: Tensor) -> tuple[float, float]:
     """Mean translation (m) and rotation (deg) errors between rigid poses [T,4,4]."""
-    est, ref = estimate.double(), truth.double().to(estimate.device)
-    translation = torch.linalg.norm(est[:, :3, 3] - ref[:, :3, 3], dim=-1).mean()
-    rotation = rotation_angle(est[:, :3, :3], ref[:, :3, :3]).mean()
-    return float(translation), math.degrees(float(rotation))
+    translation, rotation = pose_frame_errors(estimate, truth)
+    return float(translation.mean()), float(rotation.mean())
 
 
 def camera_errors(estimate: list[Camera], truth: Camera | list[Camera]) -> tuple[float, float]:
@@ -61,4 +66,17 @@ def ground_truth_errors(result: Any, truth: Any) -> dict[str, float]:
         errors["object_cm"], errors["object_deg"] = 100 * t_err, r_err
     c_err, a_err = camera_errors(result.cameras, truth.camera)
     errors["camera_cm"], errors["camera_deg"] = 100 * c_err, a_err
+    return errors
+
+
+def frame_errors(result: Any, truth: Any) -> dict[str, list[float]]:
+    """Per-frame errors of a ClipResult against ScriptedGroundTruth — where along a clip a mean went wrong:
+    MPJPE (mm) of the refined joints and, with an object, its translation (cm) and rotation (deg) errors."""
+    joints_true = truth.joints.to(result.joints)
+    body = slice(0, NUM_BODY_JOINTS)
+    per_joint = torch.linalg.norm(result.joints[:, body] - joints_true[:, body], dim=-1)
+    errors = {"mpjpe_mm": (1000 * per_joint.mean(-1)).tolist()}
+    if result.object_poses is not None and truth.object_poses is not None:
+        translation, rotation = pose_frame_errors(result.object_poses, truth.object_poses)
+        errors["object_cm"], errors["object_deg"] = (100 * translation).tolist(), rotation.tolist()
     return errors

@@ -23,7 +23,8 @@ def test_a_failing_case_is_a_row_and_the_report_grows_row_by_row(monkeypatch, tm
         seen.append(len(json.loads(report.read_text())["rows"]) if report.exists() else 0)
         if case.name == "lean":
             raise BackendError("segmenter found the human in none of the 8 frames")
-        return {"mpjpe_mm": {"sit": 100.0, "lie": 300.0}[case.name], "frames": 8.0}
+        per_frame = {"mpjpe_mm": [90.0, 110.0]}  # the lists stay in the report, out of the means and the log
+        return {"mpjpe_mm": {"sit": 100.0, "lie": 300.0}[case.name], "frames": 8.0, "per_frame": per_frame}
 
     monkeypatch.setattr(bench, "Pipeline", _NoPipeline)
     monkeypatch.setattr(bench, "run_case", run_case)
@@ -36,6 +37,8 @@ def test_a_failing_case_is_a_row_and_the_report_grows_row_by_row(monkeypatch, tm
     (mean,) = bench.summary(rows)
     assert mean["mpjpe_mm"] == pytest.approx(200.0) and mean["failed"] == 1.0  # over the cases that ran
     assert json.loads(report.read_text())["mean"][0]["failed"] == 1.0
+    assert json.loads(report.read_text())["rows"][0]["per_frame"] == {"mpjpe_mm": [90.0, 110.0]}
+    assert logged[0].endswith("mpjpe_mm 100.00, frames 8.00")
     assert bench.metric_keys(rows) == ["mpjpe_mm", "frames"]
     assert math.isnan(bench.summary([rows[1]])[0].get("mpjpe_mm", math.nan))
 
