@@ -314,21 +314,23 @@ class Pipeline:
         clock = StageClock(self.device)
         masks = static_masks(human_masks, object_masks)
         tracking = TrackingOptions.from_config(cfg)
-        if self._tracks_ahead(frames):  # tracking in a background thread while HSI fits the tracked frames
+        ahead = self._tracks_ahead(
+            frames
+        )  # tracking in a background thread while HSI fits the tracked frames
+        if ahead:
             _import_compiler()
             progress = serialized(progress)
-            track_all = functools.partial(
-                track_camera, static, frames, masks, camera, tracking, self.render_options, progress
-            )
+        track_all = functools.partial(
+            track_camera, static, frames, masks, camera, tracking, self.render_options, progress
+        )
+        if ahead:
             with TrackAhead(track_all, camera, len(frames), frames.device, cancel) as cams:
                 hsi = self._hsi(inputs, cams, pose_init, progress, cancel)
                 track = cams.result()
             clock.lap("hsi")
             clock.laps["tracking"] = cams.seconds  # overlapped with HSI: not a lap of its own
         else:
-            track = track_camera(
-                static, frames, masks, camera, tracking, self.render_options, progress, cancel
-            )
+            track = track_all(cancel=cancel)
             clock.lap("tracking")
             hsi = self._hsi(inputs, track.cameras, pose_init, progress, cancel)
             clock.lap("hsi")
