@@ -181,6 +181,18 @@ class GaussianBatch:
     opacities: Tensor  # [B, N]
     colors: Tensor | None  # [B, N, 3] RGB; None: the render's colors_override gives them
 
+    def __post_init__(self) -> None:
+        B, n = self.means.shape[:2] if self.means.dim() == 3 else (-1, -1)
+        expected = {"means": (B, n, 3), "quats": (B, n, 4), "scales": (B, n, 3), "opacities": (B, n)}
+        if self.colors is not None:
+            expected["colors"] = (B, n, 3)
+        for name, shape in expected.items():
+            if tuple(getattr(self, name).shape) != shape:
+                got = tuple(getattr(self, name).shape)
+                raise InputError(
+                    f"GaussianBatch.{name} has shape {got}, expected {shape} (means are [B, N, 3])"
+                )
+
     @property
     def num(self) -> int:
         """Gaussians per scene."""

@@ -222,6 +222,10 @@ def test_a_prepared_batch_renders_as_its_clouds(make_camera) -> None:
     torch.testing.assert_close(one.rgb[0], a.rgb[2], atol=1e-12, rtol=0)
     with pytest.raises(InputError, match="a GaussianBatch of 1 scenes for 3 cameras"):
         render_batch([("wall", ready.select([0])), ("blob", blobs)], cams)
+    with pytest.raises(InputError, match=r"GaussianBatch.opacities has shape \(3, 5\), expected \(3, 4\)"):
+        GaussianBatch(
+            ready.means[:, :4], ready.quats[:, :4], ready.scales[:, :4], ready.opacities[:, :5], None
+        )
 
 
 def test_a_posed_batch_is_the_cloud_transformed_to_each_pose() -> None:
