@@ -4,6 +4,8 @@ by the optimised path, with per-stage wall time, steps/s, peak GPU memory and ac
     python bench/gpu_clip.py                       # 1024², ~500k scene Gaussians, 51 frames, both paths
     python bench/gpu_clip.py --paths optimized --prompt "The person is lifting the box." \
         --scene living_room_lift --object box
+    python bench/gpu_clip.py --paths reference,reference,optimized,optimized --set speed.frames_in_flight=12
+        # a path named more than once: the mean ± standard deviation of its totals and MPJPEs
 
 The clip (view selection, scripted video, segmentation) is made once; each path reconstructs the same
 frames from the same avatar state. Results go to stdout and, with --json, to a file.
@@ -15,6 +17,7 @@ import argparse
 import copy
 import dataclasses
 import json
+import statistics
 import sys
 import time
 
@@ -104,6 +107,23 @@ def profile_stages(pipeline: Pipeline, inputs: ClipInputs, frames: int) -> None:
     pipeline.cfg = cfg
 
 
+def repeated(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """The totals and MPJPEs of every path that ran more than once (GPU runs of one path differ: the spread
+    that one run per path cannot show)."""
+    runs: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        values = runs.setdefault(row["path"], {"total_s": [], "mpjpe_mm": []})
+        values["total_s"].append(row["total_s"])
+        values["mpjpe_mm"].append(row["errors"].get("mpjpe_mm", float("nan")))
+    return {path: values for path, values in runs.items() if len(values["total_s"]) > 1}
+
+
+def fmt(values: list[float], unit: str) -> str:
+    """Mean ± standard deviation and the runs, e.g. "150.1 ± 0.9 mm (149.2, 151.0)"."""
+    runs = ", ".join(f"{v:.1f}" for v in values)
+    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f} {unit} ({runs})"
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     overrides = [
@@ -163,6 +183,9 @@ def main(argv: list[str]) -> int:
             ratio = base["total_s"] / row["total_s"]
             diff = row["errors"].get("mpjpe_mm", float("nan")) - base["errors"].get("mpjpe_mm", float("nan"))
             print(f"{row['path']} vs {base['path']}: {ratio:.1f}x faster, MPJPE {diff:+.2f} mm", flush=True)
+    for path, runs in repeated(rows).items():
+        totals, mpjpes = fmt(runs["total_s"], "s"), fmt(runs["mpjpe_mm"], "mm")
+        print(f"{path}: {len(runs['total_s'])} runs, total {totals}, MPJPE {mpjpes}", flush=True)
     if args.profile:
         profile_stages(pipeline, inputs, args.profile)
     if args.json:
