@@ -19,7 +19,7 @@ from zerohsi_core.render.gsplat_raster import gsplat_module, rasterize_gsplat
 from zerohsi_core.render.options import RenderOptions
 from zerohsi_core.render.outputs import RasterOutput, RenderOutput
 from zerohsi_core.render.torch_raster import rasterize_torch
-from zerohsi_core.scene.gaussians import GaussianCloud
+from zerohsi_core.scene.gaussians import GaussianCloud, check_shapes
 
 log = logging.getLogger(__name__)
 
@@ -182,16 +182,9 @@ class GaussianBatch:
     colors: Tensor | None  # [B, N, 3] RGB; None: the render's colors_override gives them
 
     def __post_init__(self) -> None:
-        B, n = self.means.shape[:2] if self.means.dim() == 3 else (-1, -1)
+        B, n = self.means.shape[:2] if self.means.dim() == 3 else (-1, -1)  # means are [B, N, 3]
         expected = {"means": (B, n, 3), "quats": (B, n, 4), "scales": (B, n, 3), "opacities": (B, n)}
-        if self.colors is not None:
-            expected["colors"] = (B, n, 3)
-        for name, shape in expected.items():
-            if tuple(getattr(self, name).shape) != shape:
-                got = tuple(getattr(self, name).shape)
-                raise InputError(
-                    f"GaussianBatch.{name} has shape {got}, expected {shape} (means are [B, N, 3])"
-                )
+        check_shapes(self, expected | ({} if self.colors is None else {"colors": (B, n, 3)}))
 
     @property
     def num(self) -> int:

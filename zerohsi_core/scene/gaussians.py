@@ -23,6 +23,14 @@ def sh_dc_to_rgb(dc: torch.Tensor) -> torch.Tensor:
     return dc * SH_C0 + 0.5
 
 
+def check_shapes(owner: object, expected: dict[str, tuple[int, ...]]) -> None:
+    """InputError naming the first of owner's tensor fields whose shape is not the expected one."""
+    for name, shape in expected.items():
+        got = tuple(getattr(owner, name).shape)
+        if got != shape:
+            raise InputError(f"{type(owner).__name__}.{name} has shape {got}, expected {shape}")
+
+
 @dataclass(frozen=True, eq=False)
 class GaussianCloud:
     """N anisotropic Gaussians; Sigma = R S S^T R^T, R from quats, S = diag(exp(log_scales)) (Eq. 1)."""
@@ -35,15 +43,7 @@ class GaussianCloud:
 
     def __post_init__(self) -> None:
         n = self.means.shape[0] if self.means.dim() == 2 else -1
-        expected = {
-            "means": (self.means, (n, 3)),
-            "quats": (self.quats, (n, 4)),
-            "log_scales": (self.log_scales, (n, 3)),
-            "opacity_logits": (self.opacity_logits, (n,)),
-        }
-        for name, (tensor, shape) in expected.items():
-            if tuple(tensor.shape) != shape:
-                raise InputError(f"GaussianCloud.{name} has shape {tuple(tensor.shape)}, expected {shape}")
+        check_shapes(self, {"means": (n, 3), "quats": (n, 4), "log_scales": (n, 3), "opacity_logits": (n,)})
         k = self.sh.shape[1] if self.sh.dim() == 3 else 0
         if self.sh.dim() != 3 or self.sh.shape[0] != n or self.sh.shape[2] != 3 or math.isqrt(k) ** 2 != k:
             raise InputError(
