@@ -172,6 +172,12 @@ class _SceneRenderer:
         return render_batch(entities, cameras, self.options)
 
 
+def _object_pose(previous: Tensor, rot6d: Tensor, trans: Tensor) -> Tensor:
+    """P_t = P_{t−1} composed with the relative 6D pose (Eq. 9) — an object-frame delta, so the object
+    turns about its own origin, not the world's. [..., 4, 4], [..., 6], [..., 3] → [..., 4, 4]"""
+    return previous @ se3_from_rot6d(rot6d, trans)
+
+
 @dataclass(eq=False)
 class _Frame:
     """One frame in flight: its parameters (Eq. 9: r, φ, Θ and the object's relative 6D pose), its window
@@ -198,8 +204,7 @@ class _Frame:
         params = self.previous.replace(transl=self.transl, global_orient=self.orient, body_pose=self.pose)
         if self.previous_object is None or self.rot6d is None or self.trans is None:
             return params, None
-        # Object-frame delta: the object turns about its own origin, not the world's (Eq. 9, P_t).
-        return params, self.previous_object @ se3_from_rot6d(self.rot6d, self.trans)
+        return params, _object_pose(self.previous_object, self.rot6d, self.trans)
 
     def estimate(self) -> tuple[SmplxParams, Tensor | None]:
         params, pose = self.state()
@@ -293,8 +298,8 @@ class _Batch:
         frames = self.frames
         if self.draw.obj is None or any(f.previous_object is None or f.rot6d is None for f in frames):
             return None
-        delta = se3_from_rot6d(torch.stack([f.rot6d for f in frames]), torch.stack([f.trans for f in frames]))
-        return torch.stack([f.previous_object for f in frames]) @ delta
+        fields = ("previous_object", "rot6d", "trans")
+        return _object_pose(*(torch.stack([getattr(f, name) for f in frames]) for name in fields))
 
     def select(self, frames: list[_Frame]) -> _Batch:
         """The same batch restricted to some of its frames (same windows, cameras and scene)."""
