@@ -13,9 +13,14 @@ from zerohsi_core.geometry.camera import Camera
 from zerohsi_core.geometry.rotations import axis_angle_to_matrix
 
 
+def frame_mpjpe(estimate: Tensor, truth: Tensor) -> Tensor:
+    """Per-frame mean position error over the 22 body joints, world frame, metres. [T,J,3] → [T]"""
+    return torch.linalg.norm(estimate[:, :NUM_BODY_JOINTS] - truth[:, :NUM_BODY_JOINTS], dim=-1).mean(-1)
+
+
 def mpjpe(estimate: Tensor, truth: Tensor) -> Tensor:
-    """Mean per-joint position error over the 22 body joints, world frame, metres. [T,J,3] → scalar"""
-    return torch.linalg.norm(estimate[:, :NUM_BODY_JOINTS] - truth[:, :NUM_BODY_JOINTS], dim=-1).mean()
+    """Mean per-joint position error over the 22 body joints and all frames, metres. [T,J,3] → scalar"""
+    return frame_mpjpe(estimate, truth).mean()
 
 
 def rotation_angle(a: Tensor, b: Tensor) -> Tensor:
@@ -72,10 +77,7 @@ def ground_truth_errors(result: Any, truth: Any) -> dict[str, float]:
 def frame_errors(result: Any, truth: Any) -> dict[str, list[float]]:
     """Per-frame errors of a ClipResult against ScriptedGroundTruth — where along a clip a mean went wrong:
     MPJPE (mm) of the refined joints and, with an object, its translation (cm) and rotation (deg) errors."""
-    joints_true = truth.joints.to(result.joints)
-    body = slice(0, NUM_BODY_JOINTS)
-    per_joint = torch.linalg.norm(result.joints[:, body] - joints_true[:, body], dim=-1)
-    errors = {"mpjpe_mm": (1000 * per_joint.mean(-1)).tolist()}
+    errors = {"mpjpe_mm": (1000 * frame_mpjpe(result.joints, truth.joints.to(result.joints))).tolist()}
     if result.object_poses is not None and truth.object_poses is not None:
         translation, rotation = pose_frame_errors(result.object_poses, truth.object_poses)
         errors["object_cm"], errors["object_deg"] = (100 * translation).tolist(), rotation.tolist()
