@@ -114,6 +114,8 @@ class _ExactPart:
         self.normal = np.cross(self.ab, self.ac)  # by the winding; length = twice the area
         self.area2 = np.einsum("fi,fi->f", self.normal, self.normal)
         self.unit = self.normal / np.sqrt(np.where(self.area2 > 0, self.area2, 1.0))[:, None]
+        b, c = tri[:, 1], tri[:, 2]
+        self.edges = ((self.a, b), (b, c), (c, self.a))  # each triangle's edges, by the winding
 
     def _chunks(self, points: np.ndarray):
         step = max(1, self.CHUNK // len(self.a))
@@ -123,15 +125,14 @@ class _ExactPart:
     def _closest(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Closest point of each triangle to each point and its squared distance: [n,F,3], [n,F]. The
         plane's foot where it falls inside the triangle, else the nearest of the three edges' points."""
-        a, unit = self.a, self.unit
-        b, c = a + self.ab, a + self.ac
-        foot = p - np.einsum("nfi,fi->nf", p - a, unit)[..., None] * unit
+        unit = self.unit
+        foot = p - np.einsum("nfi,fi->nf", p - self.a, unit)[..., None] * unit
         inside = self.area2 > 0
-        for u, v in ((a, b), (b, c), (c, a)):
+        for u, v in self.edges:
             inside = inside & (np.einsum("nfi,fi->nf", np.cross(v - u, foot - u), self.normal) >= 0)
         best = np.where(inside[..., None], foot, np.inf)
         best_d2 = np.where(inside, np.square(p - foot).sum(-1), np.inf)
-        for u, v in ((a, b), (b, c), (c, a)):
+        for u, v in self.edges:
             edge = v - u
             length2 = np.maximum(np.einsum("fi,fi->f", edge, edge), 1e-300)
             t = np.clip(np.einsum("nfi,fi->nf", p - u, edge) / length2, 0.0, 1.0)
